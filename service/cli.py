@@ -1,0 +1,121 @@
+"""chain-ledger serve | migrate | token create | seed | openapi."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sys
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+
+from service.config import get_settings
+
+app = typer.Typer(help="chain-ledger: the chain-leader (链长制) four-list ledger service.", no_args_is_help=True)
+token_app = typer.Typer(help="API tokens (only their SHA-256 hash is stored).", no_args_is_help=True)
+app.add_typer(token_app, name="token")
+
+
+class RoleChoice(StrEnum):
+    admin = "admin"
+    department = "department"
+    integration = "integration"
+    auditor = "auditor"
+    viewer = "viewer"
+
+
+def _migrate() -> None:
+    from service.db.migrate import upgrade
+
+    upgrade(get_settings().database_url)
+
+
+@app.command()
+def migrate() -> None:
+    """Upgrade the database to the newest schema."""
+    _migrate()
+    typer.echo("database at head")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Processes (keep 1 on SQLite: one writer).")] = 1,
+) -> None:
+    """Migrate the database, then serve the API."""
+    import uvicorn
+
+    _migrate()
+    uvicorn.run(
+        "service.main:create_app", factory=True, host=host, port=port, workers=workers,
+        log_config=None, access_log=False,
+    )
+
+
+@token_app.command("create")
+def token_create(
+    role: Annotated[RoleChoice, typer.Option(help="admin | department | integration | auditor | viewer")],
+    name: Annotated[str, typer.Option(help="Who holds the token (shown in the audit log).")],
+    chain: Annotated[list[str] | None, typer.Option(help="Chain code a department token may write (repeat).")] = None,
+) -> None:
+    """Create a token and print it as the last line (it cannot be shown again)."""
+    from service.db.engine import make_engine, make_sessionmaker, transaction
+    from service.db.repositories import ReferenceRepo, TokenRepo, hash_token
+    from service.db.tables import ApiToken
+
+    chains = sorted(set(chain or []))
+    if role is RoleChoice.department and not chains:
+        typer.echo("a department token needs at least one --chain", err=True)
+        raise typer.Exit(2)
+    if role is not RoleChoice.department and chains:
+        typer.echo("--chain applies to department tokens only", err=True)
+        raise typer.Exit(2)
+    _migrate()
+    engine = make_engine(get_settings().database_url)
+    try:
+        with transaction(make_sessionmaker(engine), write=True) as session:
+            repo = ReferenceRepo(session)
+            missing = [c for c in chains if repo.chain(c) is None]
+            if missing:
+                typer.echo(f"unknown chain(s): {', '.join(missing)}", err=True)
+                raise typer.Exit(2)
+            token = "cl_" + secrets.token_urlsafe(32)
+            TokenRepo(session).add(
+                ApiToken(name=name, role=role.value, token_hash=hash_token(token), chains=json.dumps(chains),
+                         created_at=datetime.now(UTC))
+            )
+    finally:
+        engine.dispose()
+    typer.echo(f"created {role.value} token '{name}'" + (f" for chains {', '.join(chains)}" if chains else ""),
+               err=True)
+    typer.echo(token)
+
+
+@app.command()
+def seed(
+    demo: Annotated[bool, typer.Option("--demo", help="Load the demo chains, districts and ~40 projects.")] = False,
+) -> None:
+    """Load demo data (safe to run twice)."""
+    if not demo:
+        typer.echo("choose --demo", err=True)
+        raise typer.Exit(2)
+    from service.seed import seed_demo
+
+    _migrate()
+    summary = seed_demo(get_settings().database_url)
+    typer.echo(summary)
+
+
+@app.command()
+def openapi() -> None:
+    """Print the OpenAPI document (committed as openapi/openapi.json)."""
+    from service.openapi_doc import openapi_json
+
+    sys.stdout.write(openapi_json())
+
+
+def main() -> None:
+    app()

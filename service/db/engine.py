@@ -1,0 +1,66 @@
+"""Engine and session factory. SQLite: WAL, foreign keys, busy timeout, and ``BEGIN IMMEDIATE`` for writes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+#: Execution option that makes a SQLite transaction take the write lock at BEGIN (no read→write upgrade).
+WRITE = "ledger_write"
+
+
+def is_sqlite(engine_or_url: Engine | str) -> bool:
+    url = engine_or_url.url if isinstance(engine_or_url, Engine) else make_url(engine_or_url)
+    return url.get_backend_name() == "sqlite"
+
+
+def make_engine(url: str, *, pool_size: int = 8) -> Engine:
+    if is_sqlite(url):
+        in_memory = make_url(url).database in (None, "", ":memory:")
+        pool_args = {} if in_memory else {"pool_size": pool_size, "max_overflow": pool_size}
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            # pysqlite's own transaction handling is off; we emit BEGIN ourselves (see below).
+            isolation_level=None,
+            **pool_args,
+        )
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_conn, _record):  # noqa: ANN001
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(conn):  # noqa: ANN001
+            mode = "BEGIN IMMEDIATE" if conn.get_execution_options().get(WRITE) else "BEGIN"
+            conn.exec_driver_sql(mode)
+
+        return engine
+    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+
+
+def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+@contextmanager
+def transaction(factory: sessionmaker[Session], *, write: bool) -> Iterator[Session]:
+    """One transaction: commits on success, rolls back on any exception."""
+    with factory() as session:
+        if write:
+            session.connection(execution_options={WRITE: True})
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise

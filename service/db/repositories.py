@@ -1,0 +1,388 @@
+"""Every query of the service lives here. Repositories ``flush()``; the request's session commits."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from service.db.tables import (
+    ApiToken,
+    AuditEvent,
+    AuditHead,
+    Chain,
+    Department,
+    District,
+    IdempotencyRecord,
+    Project,
+    ProjectTransition,
+)
+from service.domain import audit_chain
+from service.domain.access import Actor
+from service.domain.stages import MAJOR_THRESHOLD
+
+# ---------------------------------------------------------------- values
+
+
+def jsonable(value: Any) -> Any:
+    """A value as it appears in audit data and webhooks: dates ISO, amounts as 2-decimal strings."""
+    if isinstance(value, Decimal):
+        return f"{value:.2f}"
+    if isinstance(value, datetime):
+        return rfc3339(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [jsonable(v) for v in value]
+    return value
+
+
+def rfc3339(value: datetime) -> str:
+    return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def new_id(now: datetime | None = None) -> str:
+    """A ULID: 48-bit millisecond time + 80 random bits, Crockford base32, sortable by creation time."""
+    ms = int((now.timestamp() if now else time.time()) * 1000)
+    value = (ms << 80) | int.from_bytes(os.urandom(10), "big")
+    chars = []
+    for _ in range(26):
+        chars.append(_CROCKFORD[value & 31])
+        value >>= 5
+    return "".join(reversed(chars))
+
+
+def diff(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The fields that changed, as ``(before, after)`` restricted to them."""
+    keys = [k for k in after if before.get(k) != after.get(k)]
+    return {k: before.get(k) for k in keys}, {k: after[k] for k in keys}
+
+
+# ---------------------------------------------------------------- cursors
+
+
+def encode_cursor(values: Sequence[Any]) -> str:
+    raw = audit_chain.canonical_json(jsonable(list(values))).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> list[Any]:
+    """Raise ValueError on anything that is not a cursor this service issued."""
+    padded = cursor + "=" * (-len(cursor) % 4)
+    try:
+        values = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except Exception as exc:  # noqa: BLE001 - any decoding failure means "not our cursor"
+        raise ValueError("malformed cursor") from exc
+    if not isinstance(values, list):
+        raise ValueError("malformed cursor")
+    return values
+
+
+# ---------------------------------------------------------------- audit
+
+
+class AuditLog:
+    """Appends hash-chained events. The only writer of ``audit_event``; it never updates or deletes."""
+
+    def __init__(self, session: Session):
+        self.session = session
+
+    def append(
+        self,
+        *,
+        actor: Actor,
+        request_id: str | None,
+        action: str,
+        entity: str,
+        entity_id: str,
+        before: dict[str, Any] | None,
+        after: dict[str, Any] | None,
+        now: datetime,
+        extra: dict[str, Any] | None = None,
+    ) -> AuditEvent:
+        # Lock the head row: concurrent writers queue here, so seq stays gapless and the chain unforked.
+        head = self.session.execute(
+            select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1).with_for_update()
+        ).one()
+        payload: dict[str, Any] = {"before": jsonable(before), "after": jsonable(after)}
+        if extra:
+            payload.update(jsonable(extra))
+        chained = audit_chain.ChainedEvent(
+            seq=head.seq + 1,
+            at=rfc3339(now),
+            actor_name=actor.name,
+            actor_role=actor.role.value,
+            request_id=request_id,
+            action=action,
+            entity=entity,
+            entity_id=str(entity_id),
+            data=audit_chain.canonical_json(payload),
+            prev_hash=head.hash,
+        )
+        digest = audit_chain.link(chained)
+        event = AuditEvent(
+            seq=chained.seq,
+            at=now,
+            actor_name=chained.actor_name,
+            actor_role=chained.actor_role,
+            request_id=request_id,
+            action=action,
+            entity=entity,
+            entity_id=chained.entity_id,
+            data=chained.data,
+            prev_hash=chained.prev_hash,
+            hash=digest,
+        )
+        self.session.add(event)
+        self.session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=chained.seq, hash=digest))
+        self.session.flush()
+        return event
+
+    def count(self) -> int:
+        return self.session.scalar(select(func.count()).select_from(AuditEvent)) or 0
+
+    def head(self) -> tuple[int, str]:
+        row = self.session.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)).one()
+        return row.seq, row.hash
+
+    def page(
+        self,
+        *,
+        after: int | None,
+        entity: str | None,
+        entity_id: str | None,
+        action: str | None,
+        since: datetime | None,
+        until: datetime | None,
+        limit: int,
+    ) -> list[AuditEvent]:
+        stmt = select(AuditEvent).order_by(AuditEvent.seq).limit(limit)
+        if after is not None:
+            stmt = stmt.where(AuditEvent.seq > after)
+        if entity:
+            stmt = stmt.where(AuditEvent.entity == entity)
+        if entity_id:
+            stmt = stmt.where(AuditEvent.entity_id == entity_id)
+        if action:
+            stmt = stmt.where(AuditEvent.action == action)
+        if since:
+            stmt = stmt.where(AuditEvent.at >= since)
+        if until:
+            stmt = stmt.where(AuditEvent.at < until)
+        return list(self.session.scalars(stmt))
+
+    def stream_chain(self, batch: int = 5000) -> Iterator[tuple[audit_chain.ChainedEvent, str]]:
+        """Every event in seq order, in keyset batches (memory bounded by ``batch``)."""
+        cols = (
+            AuditEvent.seq,
+            AuditEvent.at,
+            AuditEvent.actor_name,
+            AuditEvent.actor_role,
+            AuditEvent.request_id,
+            AuditEvent.action,
+            AuditEvent.entity,
+            AuditEvent.entity_id,
+            AuditEvent.data,
+            AuditEvent.prev_hash,
+            AuditEvent.hash,
+        )
+        last = 0
+        while True:
+            rows = self.session.execute(
+                select(*cols).where(AuditEvent.seq > last).order_by(AuditEvent.seq).limit(batch)
+            ).all()
+            if not rows:
+                return
+            for r in rows:
+                yield (
+                    audit_chain.ChainedEvent(
+                        seq=r.seq,
+                        at=rfc3339(r.at),
+                        actor_name=r.actor_name,
+                        actor_role=r.actor_role,
+                        request_id=r.request_id,
+                        action=r.action,
+                        entity=r.entity,
+                        entity_id=r.entity_id,
+                        data=r.data,
+                        prev_hash=r.prev_hash,
+                    ),
+                    r.hash,
+                )
+            last = rows[-1].seq
+
+    def for_entity(self, entity: str, entity_id: str) -> list[AuditEvent]:
+        return list(
+            self.session.scalars(
+                select(AuditEvent)
+                .where(AuditEvent.entity == entity, AuditEvent.entity_id == entity_id)
+                .order_by(AuditEvent.seq)
+            )
+        )
+
+
+# ---------------------------------------------------------------- tokens
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class TokenRepo:
+    def __init__(self, session: Session):
+        self.session = session
+
+    def by_hash(self, token_hash: str) -> ApiToken | None:
+        return self.session.scalar(
+            select(ApiToken).where(ApiToken.token_hash == token_hash, ApiToken.revoked_at.is_(None))
+        )
+
+    def add(self, token: ApiToken) -> ApiToken:
+        self.session.add(token)
+        self.session.flush()
+        return token
+
+
+# ---------------------------------------------------------------- reference data
+
+
+class ReferenceRepo:
+    def __init__(self, session: Session):
+        self.session = session
+
+    def department(self, code: str) -> Department | None:
+        return self.session.get(Department, code)
+
+    def district(self, code: str) -> District | None:
+        return self.session.get(District, code)
+
+    def chain(self, code: str, *, for_update: bool = False) -> Chain | None:
+        return self.session.get(Chain, code, with_for_update=for_update or None)
+
+    def add(self, row: Department | District | Chain) -> None:
+        self.session.add(row)
+        self.session.flush()
+
+    def page(self, model: type[Department] | type[District] | type[Chain], *, after: str | None, limit: int) -> list[Any]:
+        stmt = select(model).order_by(model.code).limit(limit)
+        if after is not None:
+            stmt = stmt.where(model.code > after)
+        return list(self.session.scalars(stmt))
+
+
+# ---------------------------------------------------------------- projects
+
+
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectFilter:
+    chain: str | None = None
+    district: str | None = None
+    stage: str | None = None
+    key: bool | None = None
+    major: bool | None = None
+    q: str | None = None
+    include_voided: bool = False
+
+
+def _like_literal(text: str) -> str:
+    """Escape LIKE metacharacters so ``q`` matches its text literally."""
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def apply_project_filter(stmt, f: ProjectFilter, table=Project):  # noqa: ANN001, ANN201
+    conds = []
+    if not f.include_voided:
+        conds.append(table.voided_at.is_(None))
+    if f.chain:
+        conds.append(table.chain == f.chain)
+    if f.district:
+        conds.append(table.district == f.district)
+    if f.stage:
+        conds.append(table.stage == f.stage)
+    if f.key is not None:
+        conds.append(table.is_key == f.key)
+    if f.major is not None:
+        threshold = table.planned_investment >= MAJOR_THRESHOLD
+        conds.append(threshold if f.major else ~threshold)
+    if f.q:
+        pattern = _like_literal(f.q)
+        conds.append(or_(table.name.like(pattern, escape="\\"), table.investor.like(pattern, escape="\\")))
+    return stmt.where(and_(*conds)) if conds else stmt
+
+
+class ProjectRepo:
+    def __init__(self, session: Session):
+        self.session = session
+
+    def get(self, project_id: str, *, for_update: bool = False) -> Project | None:
+        return self.session.get(Project, project_id, with_for_update=for_update or None)
+
+    def by_external_ref(self, ref: str) -> Project | None:
+        return self.session.scalar(select(Project).where(Project.external_ref == ref))
+
+    def add(self, project: Project) -> None:
+        self.session.add(project)
+        self.session.flush()
+
+    def page(self, f: ProjectFilter, *, after: str | None, limit: int) -> list[Project]:
+        stmt = apply_project_filter(select(Project), f).order_by(Project.id).limit(limit)
+        if after is not None:
+            stmt = stmt.where(Project.id > after)
+        return list(self.session.scalars(stmt))
+
+    def add_transition(self, row: ProjectTransition) -> None:
+        self.session.add(row)
+        self.session.flush()
+
+    def latest_transition(self, project_id: str) -> ProjectTransition | None:
+        return self.session.scalar(
+            select(ProjectTransition)
+            .where(ProjectTransition.project_id == project_id, ProjectTransition.reverted_at.is_(None))
+            .order_by(ProjectTransition.id.desc())
+            .limit(1)
+        )
+
+
+# ---------------------------------------------------------------- idempotency
+
+
+class IdempotencyRepo:
+    def __init__(self, session: Session):
+        self.session = session
+
+    def get(self, token_id: int, key: str, *, for_update: bool = False) -> IdempotencyRecord | None:
+        stmt = select(IdempotencyRecord).where(IdempotencyRecord.token_id == token_id, IdempotencyRecord.key == key)
+        if for_update:
+            stmt = stmt.with_for_update()
+        return self.session.scalar(stmt)
+
+    def add(self, record: IdempotencyRecord) -> None:
+        self.session.add(record)
+        self.session.flush()
+
+    def delete(self, record_id: int) -> None:
+        self.session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.id == record_id))
+
+    def purge_older_than(self, cutoff: datetime) -> None:
+        self.session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.created_at < cutoff))
+

@@ -1,0 +1,167 @@
+"""Tables (SQLModel, table=True). Singular names; a naming convention so migrations name every constraint."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import Column, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from service.db.types import Money, UTCDateTime
+
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def _ts(nullable: bool = False) -> Column:
+    return Column(UTCDateTime(), nullable=nullable)
+
+
+class Department(SQLModel, table=True):
+    code: str = Field(primary_key=True, max_length=32)
+    name: str = Field(max_length=200)
+    version: int = 1
+    created_at: datetime = Field(sa_column=_ts())
+    updated_at: datetime = Field(sa_column=_ts())
+
+
+class District(SQLModel, table=True):
+    code: str = Field(primary_key=True, max_length=32)
+    name: str = Field(max_length=200)
+    kind: str = Field(max_length=32)
+    version: int = 1
+    created_at: datetime = Field(sa_column=_ts())
+    updated_at: datetime = Field(sa_column=_ts())
+
+
+class Chain(SQLModel, table=True):
+    code: str = Field(primary_key=True, max_length=32)
+    name: str = Field(max_length=200)
+    leader: str = Field(max_length=200)
+    lead_department: str = Field(
+        sa_column=Column(String(32), ForeignKey("department.code"), nullable=False, index=True)
+    )
+    benchmark_city: str | None = Field(default=None, max_length=100)
+    version: int = 1
+    created_at: datetime = Field(sa_column=_ts())
+    updated_at: datetime = Field(sa_column=_ts())
+
+
+class Project(SQLModel, table=True):
+    __table_args__ = (
+        Index("ix_project_chain_id", "chain", "id"),
+        Index("ix_project_district_id", "district", "id"),
+        Index("ix_project_stage_id", "stage", "id"),
+        Index("ix_project_signed_on", "signed_on", "id"),
+        Index("ix_project_started_on", "started_on", "id"),
+        Index("ix_project_in_production_on", "in_production_on", "id"),
+        Index("ix_project_at_capacity_on", "at_capacity_on", "id"),
+    )
+
+    id: str = Field(primary_key=True, max_length=26)
+    external_ref: str | None = Field(default=None, max_length=100, unique=True)
+    name: str = Field(max_length=200)
+    chain: str = Field(sa_column=Column(String(32), ForeignKey("chain.code"), nullable=False))
+    district: str = Field(sa_column=Column(String(32), ForeignKey("district.code"), nullable=False))
+    investor: str = Field(max_length=200)
+    planned_investment: Decimal = Field(sa_column=Column(Money(), nullable=False))
+    is_key: bool = False
+    stage: str = Field(max_length=16)
+    signed_on: date | None = None
+    started_on: date | None = None
+    in_production_on: date | None = None
+    at_capacity_on: date | None = None
+    cancelled_on: date | None = None
+    cancel_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    voided_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    void_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    cumulative_investment: Decimal = Field(sa_column=Column(Money(), nullable=False))
+    version: int = 1
+    created_at: datetime = Field(sa_column=_ts())
+    updated_at: datetime = Field(sa_column=_ts())
+
+
+class ProjectTransition(SQLModel, table=True):
+    """Every stage change, kept for revert (the latest un-reverted one is undone) and cycle times."""
+
+    __tablename__ = "project_transition"
+    __table_args__ = (Index("ix_project_transition_project_id_id", "project_id", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: str = Field(sa_column=Column(String(26), ForeignKey("project.id"), nullable=False))
+    from_stage: str = Field(max_length=16)
+    to_stage: str = Field(max_length=16)
+    on: date
+    note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_at: datetime = Field(sa_column=_ts())
+    reverted_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+
+
+class ApiToken(SQLModel, table=True):
+    __tablename__ = "api_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100)
+    role: str = Field(max_length=16)
+    token_hash: str = Field(max_length=64, unique=True)
+    chains: str = Field(default="[]", sa_column=Column(Text, nullable=False))  # JSON list of chain codes
+    created_at: datetime = Field(sa_column=_ts())
+    revoked_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+
+
+class AuditEvent(SQLModel, table=True):
+    """Append-only, hash-chained. Nothing updates or deletes a row (a trigger enforces it on PostgreSQL)."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (
+        Index("ix_audit_event_entity_entity_id_seq", "entity", "entity_id", "seq"),
+        Index("ix_audit_event_action_seq", "action", "seq"),
+        Index("ix_audit_event_at", "at"),
+    )
+
+    seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    at: datetime = Field(sa_column=_ts())
+    actor_name: str = Field(max_length=100)
+    actor_role: str = Field(max_length=16)
+    request_id: str | None = Field(default=None, max_length=100)
+    action: str = Field(max_length=64)
+    entity: str = Field(max_length=32)
+    entity_id: str = Field(max_length=100)
+    data: str = Field(sa_column=Column(Text, nullable=False))  # canonical JSON {"before": …, "after": …}
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64, unique=True)
+
+
+class AuditHead(SQLModel, table=True):
+    """One row: the chain's last seq and hash. Locking it serialises appends (no fork, no gap)."""
+
+    __tablename__ = "audit_head"
+
+    id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    seq: int
+    hash: str = Field(max_length=64)
+
+
+class IdempotencyRecord(SQLModel, table=True):
+    __tablename__ = "idempotency_record"
+    __table_args__ = (UniqueConstraint("token_id", "key"), Index("ix_idempotency_record_created_at", "created_at"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_id: int = Field(sa_column=Column(ForeignKey("api_token.id"), nullable=False))
+    key: str = Field(max_length=255)
+    method: str = Field(max_length=8)
+    path: str = Field(sa_column=Column(Text, nullable=False))
+    body_hash: str = Field(max_length=64)
+    state: str = Field(max_length=16)  # in_flight | done
+    response_status: int | None = None
+    response_body: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    response_headers: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_at: datetime = Field(sa_column=_ts())
+    locked_until: datetime = Field(sa_column=_ts())

@@ -1,0 +1,140 @@
+"""The one table DomainError → HTTP status, rendered as RFC 9457 ``application/problem+json``.
+
+``type`` is a relative URI ``/problems/<slug>``; ``errors`` lists field problems as
+``{"loc": [...], "msg": ..., "type": ...}`` where ``loc`` starts with ``body``, ``query``, ``path`` or ``header``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from service.domain import errors as d
+from service.logging import get_logger
+
+PROBLEM_JSON = "application/problem+json"
+log = get_logger(__name__)
+
+STATUS: dict[type[d.DomainError], int] = {
+    d.InvalidInput: 422,
+    d.NotFound: 404,
+    d.Conflict: 409,
+    d.Unauthenticated: 401,
+    d.Forbidden: 403,
+    d.PreconditionRequired: 428,
+    d.StaleVersion: 412,
+    d.IdempotencyConflict: 409,
+    d.IdempotencyMismatch: 422,
+}
+
+
+class ProblemDetail(BaseModel):
+    """RFC 9457 problem details (plus ``errors`` for validation and rule-specific members)."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    errors: list[dict[str, Any]] | None = None
+    allowed: list[str] | None = None
+
+
+def status_for(exc: d.DomainError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return 400
+
+
+def problem(
+    status: int,
+    slug: str,
+    title: str,
+    detail: str,
+    *,
+    instance: str | None = None,
+    errors: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> Response:
+    body: dict[str, Any] = {"type": f"/problems/{slug}", "title": title, "status": status, "detail": detail}
+    if instance:
+        body["instance"] = instance
+    if errors:
+        body["errors"] = errors
+    body.update({k: v for k, v in extra.items() if v is not None})
+    return Response(orjson.dumps(body), status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _clean_validation_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    for e in errors:
+        item = {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
+        out.append(item)
+    return out
+
+
+async def _domain_error(request: Request, exc: d.DomainError) -> Response:
+    status = status_for(exc)
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return problem(
+        status, exc.slug, exc.title, exc.detail, instance=request.url.path, errors=exc.errors or None,
+        headers=headers, **exc.extra,
+    )
+
+
+async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
+    errors = _clean_validation_errors(list(exc.errors()))
+    if any(e["type"] == "json_invalid" for e in errors):
+        return problem(
+            400, "malformed-body", "Malformed request body",
+            "The request body is not valid JSON: " + "; ".join(e["msg"] for e in errors if e["type"] == "json_invalid"),
+            instance=request.url.path, errors=errors,
+        )
+    where = ", ".join(".".join(str(p) for p in e["loc"]) for e in errors[:5])
+    return problem(
+        422, "validation-error", "Invalid input", f"{len(errors)} invalid field(s): {where}.",
+        instance=request.url.path, errors=errors,
+    )
+
+
+async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+    slug = {404: "not-found", 405: "method-not-allowed", 413: "payload-too-large", 415: "unsupported-media-type"}.get(
+        exc.status_code, "http-error"
+    )
+    title = {404: "Resource not found", 405: "Method not allowed", 413: "Payload too large"}.get(
+        exc.status_code, "HTTP error"
+    )
+    return problem(exc.status_code, slug, title, str(exc.detail), instance=request.url.path, headers=exc.headers)
+
+
+async def _unhandled(request: Request, exc: Exception) -> Response:
+    log.error("unhandled_error", path=request.url.path, error=type(exc).__name__, exc_info=exc)
+    return problem(500, "internal-error", "Internal server error", "The server failed; the error is logged.")
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(d.DomainError, _domain_error)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
+    app.add_exception_handler(Exception, _unhandled)
+
+
+def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The ``responses=`` of a route: every status it can answer besides its success, as problem+json."""
+    text = {
+        400: "Malformed body", 401: "Missing or unknown token", 403: "Token lacks the right",
+        404: "Unknown resource", 409: "Conflict with the current state", 412: "Stale If-Match",
+        413: "Body too large", 422: "Invalid input", 428: "If-Match required",
+    }
+    return {
+        s: {"description": text.get(s, "Problem"), "model": ProblemDetail, "content": {PROBLEM_JSON: {}}}
+        for s in statuses
+    }

@@ -1,0 +1,80 @@
+"""create_app(): routers, error handlers, middleware, database."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+import anyio.to_thread
+from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+
+from service import __version__
+from service.config import Settings, get_settings
+from service.db.engine import make_engine, make_sessionmaker
+from service.deps import IdempotentReplay
+from service.errors import install as install_errors
+from service.logging import configure_logging
+from service.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from service.routers import audit, projects, reference, system
+from service.routers.common import replay
+
+API_PREFIX = "/api/v1"
+
+DESCRIPTION = """
+The chain-leader (链长制) ledger: four lists of projects (signed → started → in production → at capacity),
+the tracking rhythm, annual plans and a tamper-evident audit history.
+
+Conventions: JSON in and out; amounts in 万元 as strings with two decimals (accepted as string or number);
+dates `YYYY-MM-DD`; timestamps RFC 3339 UTC. Errors are RFC 9457 `application/problem+json` with a relative
+`type` (`/problems/<slug>`) and, for validation, `errors: [{loc, msg, type}]`. Lists are
+`{"items": [...], "next_cursor": ...}` with keyset cursors. Mutable resources carry `version` and `ETag`;
+PATCH/PUT need `If-Match`. Every POST accepts `Idempotency-Key` (24 h; replays carry `Idempotent-Replayed: true`).
+Request bodies are limited to 1 MiB (imports 20 MiB); unknown body fields are refused (422).
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level)
+    engine = make_engine(settings.database_url, pool_size=settings.db_pool_size)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):  # noqa: ANN202
+        # Sync endpoints run in anyio's thread pool; a small pool beats 40 threads fighting over the GIL.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.thread_limit
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title="chain-ledger",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessions = make_sessionmaker(engine)
+
+    install_errors(app)
+
+    @app.exception_handler(IdempotentReplay)
+    async def _replay(_request: Request, exc: IdempotentReplay):  # noqa: ANN202
+        return replay(exc.record)
+
+    app.include_router(system.root)
+    app.include_router(system.api, prefix=API_PREFIX)
+    app.include_router(reference.router, prefix=API_PREFIX)
+    app.include_router(projects.router, prefix=API_PREFIX)
+    app.include_router(audit.router, prefix=API_PREFIX)
+
+    if settings.cors_origin_list:
+        app.add_middleware(
+            CORSMiddleware, allow_origins=settings.cors_origin_list, allow_methods=["*"], allow_headers=["*"],
+            expose_headers=["ETag", "X-Request-ID", "Idempotent-Replayed"],
+        )
+    app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes, import_limit=settings.max_import_bytes)
+    app.add_middleware(RequestContextMiddleware)
+    return app

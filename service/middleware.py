@@ -1,0 +1,147 @@
+"""Pure ASGI middleware: request id + JSON access log + Prometheus metrics, and the body size limit."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+
+import orjson
+import structlog
+from prometheus_client import Counter, Histogram
+from fastapi import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from service.logging import get_logger
+
+log = get_logger("chain_ledger.request")
+
+REQUESTS = Counter("ledger_http_requests_total", "HTTP requests", ["method", "route", "status"])
+LATENCY = Histogram(
+    "ledger_http_request_duration_seconds", "HTTP request latency", ["method", "route"],
+    buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
+
+
+class RequestContextMiddleware:
+    """Binds ``X-Request-ID`` (generated when absent or unusable), echoes it, logs one line per request."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = None
+        for name, value in scope["headers"]:
+            if name == b"x-request-id":
+                candidate = value.decode("latin-1")
+                if _REQUEST_ID.match(candidate):
+                    request_id = candidate
+                break
+        request_id = request_id or uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        started = time.perf_counter()
+        status = 500
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message.setdefault("headers", []).append((b"x-request-id", request_id.encode()))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            elapsed = time.perf_counter() - started
+            route = scope.get("route")
+            template = getattr(route, "path", None) or "<unmatched>"
+            actor = scope.get("state", {}).get("actor")
+            REQUESTS.labels(scope["method"], template, str(status)).inc()
+            LATENCY.labels(scope["method"], template).observe(elapsed)
+            log.info(
+                "request",
+                method=scope["method"],
+                route=template,
+                status=status,
+                duration_ms=round(elapsed * 1000, 2),
+                actor=f"{actor.role}:{actor.name}" if actor else None,
+            )
+            structlog.contextvars.unbind_contextvars("request_id")
+
+
+class BodyTooLarge(HTTPException):
+    """Raised from ``receive`` once the body passes the limit; FastAPI lets HTTPException through as is."""
+
+    def __init__(self, limit: int):
+        super().__init__(413, f"The request body exceeds the limit of {limit} bytes.")
+
+
+class BodyLimitMiddleware:
+    """413 for bodies over the limit (a larger one for imports), by Content-Length or by counting."""
+
+    def __init__(self, app: ASGIApp, *, limit: int, import_limit: int):
+        self.app = app
+        self.limit = limit
+        self.import_limit = import_limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.import_limit if scope["path"].endswith("/projects/import") else self.limit
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                try:
+                    declared = int(value)
+                except ValueError:
+                    declared = 0
+                if declared > limit:
+                    await _too_large(send, limit)
+                    return
+        received = 0
+        started = False
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise BodyTooLarge(limit)
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, tracking_send)
+        except BodyTooLarge:
+            if not started:
+                await _too_large(send, limit)
+
+
+async def _too_large(send: Send, limit: int) -> None:
+    body = orjson.dumps(
+        {
+            "type": "/problems/payload-too-large",
+            "title": "Payload too large",
+            "status": 413,
+            "detail": f"The request body exceeds the limit of {limit} bytes.",
+        }
+    )
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [(b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

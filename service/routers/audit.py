@@ -1,0 +1,59 @@
+"""Audit history for admins and auditors (SPEC §6)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import orjson
+from fastapi import APIRouter, Query
+
+from service.deps import SessionDep, require_roles
+from service.domain.access import Role
+from service.errors import responses
+from service.routers.common import Cursor, Limit, cursor_values, next_cursor
+from service.schemas.audit import AuditActor, AuditEventRead, VerifyRead
+from service.schemas.common import Page
+from service.usecases import audit as uc
+
+router = APIRouter(tags=["audit"], dependencies=[require_roles(Role.ADMIN, Role.AUDITOR, action="read the audit log")])
+
+
+def event_read(e) -> AuditEventRead:  # noqa: ANN001
+    return AuditEventRead(
+        seq=e.seq, at=e.at, actor=AuditActor(name=e.actor_name, role=e.actor_role), request_id=e.request_id,
+        action=e.action, entity=e.entity, entity_id=e.entity_id, data=orjson.loads(e.data), prev_hash=e.prev_hash,
+        hash=e.hash,
+    )
+
+
+@router.get("/audit/events", response_model=Page[AuditEventRead], operation_id="list_audit_events",
+            responses=responses(401, 403, 422),
+            description="Events in `seq` order. `after` starts after a seq; `since`/`until` bound `at` "
+            "(inclusive/exclusive).")
+def list_audit_events(
+    session: SessionDep,
+    after: Annotated[int | None, Query(ge=0, le=2**62)] = None,
+    entity: Annotated[str | None, Query(max_length=32)] = None,
+    entity_id: Annotated[str | None, Query(max_length=100)] = None,
+    action: Annotated[str | None, Query(max_length=64)] = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    cursor: Cursor = None,
+    limit: Limit = 50,
+) -> Page[AuditEventRead]:
+    position = cursor_values(cursor, 1)
+    start = max(after or 0, int(position[0])) if position else after
+    rows = uc.list_events(session, after=start, entity=entity, entity_id=entity_id, action=action, since=since,
+                          until=until, limit=limit + 1)
+    return Page[AuditEventRead](items=[event_read(e) for e in rows[:limit]],
+                                next_cursor=next_cursor(rows, limit, lambda e: [e.seq]))
+
+
+@router.get("/audit/verify", response_model=VerifyRead, operation_id="verify_audit_chain",
+            responses=responses(401, 403))
+def verify_audit_chain(session: SessionDep) -> VerifyRead:
+    result = uc.verify_chain(session)
+    if result.ok:
+        return VerifyRead(ok=True, events=result.events, head=result.head)
+    return VerifyRead(ok=False, events=result.events, first_bad_seq=result.first_bad_seq)

@@ -1,0 +1,93 @@
+"""HTTP details shared by routers: JSON responses with ETag, If-Match, cursors, idempotency records."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+import orjson
+from fastapi import Header, Query, Request
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
+from starlette.responses import Response
+
+from service.db.repositories import decode_cursor, encode_cursor
+from service.db.tables import IdempotencyRecord
+from service.domain import errors as d
+
+_ETAG = re.compile(r'^\s*(?:W/)?"?(\d{1,18})"?\s*$')
+
+Limit = Annotated[int, Query(ge=1, le=500, description="Page size (default 50, max 500).")]
+Cursor = Annotated[str | None, Query(max_length=512, description="Opaque cursor from `next_cursor`.")]
+IfMatch = Annotated[
+    str | None,
+    Header(alias="If-Match", description='The ETag read before, e.g. "3". Required on PATCH/PUT of a resource.'),
+]
+
+
+def parse_if_match(value: str | None) -> int | None:
+    """``"3"``, ``W/"3"`` or ``3`` → 3. Anything else can never match the current version (412)."""
+    if value is None:
+        return None
+    match = _ETAG.match(value)
+    if not match:
+        raise d.StaleVersion(f"If-Match {value!r} is not an ETag this service issued.")
+    return int(match.group(1))
+
+
+def cursor_values(cursor: str | None, arity: int) -> list[Any] | None:
+    if cursor is None:
+        return None
+    try:
+        values = decode_cursor(cursor)
+    except ValueError:
+        values = None
+    if values is None or len(values) != arity:
+        raise d.InvalidInput.at(["query", "cursor"], "Not a cursor issued by this endpoint.")
+    return values
+
+
+def next_cursor(rows: list[Any], limit: int, key) -> str | None:  # noqa: ANN001
+    """A cursor after the last row when the page is full (``rows`` fetched with limit + 1)."""
+    if len(rows) <= limit:
+        return None
+    return encode_cursor(key(rows[limit - 1]))
+
+
+def respond(
+    request: Request,
+    session: Session | None,
+    model: BaseModel,
+    *,
+    status_code: int = 200,
+    version: int | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """Serialise ``model`` once (pydantic → JSON bytes) with its ETag; when the request carried an
+    Idempotency-Key, store this exact response in the same transaction as the write it answers."""
+    body = model.__pydantic_serializer__.to_json(model)
+    out = dict(headers or {})
+    if version is not None:
+        out["ETag"] = f'"{version}"'
+    record_id = getattr(request.state, "idempotency_record", None)
+    if record_id is not None and session is not None and 200 <= status_code < 300:
+        record = session.get(IdempotencyRecord, record_id)
+        if record is not None:
+            record.state = "done"
+            record.response_status = status_code
+            record.response_body = body.decode()
+            record.response_headers = orjson.dumps(out).decode()
+            session.flush()
+            request.state.idempotency_done = True
+    return Response(body, status_code=status_code, media_type="application/json", headers=out)
+
+
+def replay(record: IdempotencyRecord) -> Response:
+    headers = orjson.loads(record.response_headers or "{}")
+    headers["Idempotent-Replayed"] = "true"
+    return Response(
+        (record.response_body or "").encode(),
+        status_code=record.response_status or 200,
+        media_type="application/json",
+        headers=headers,
+    )

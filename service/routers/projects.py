@@ -1,0 +1,114 @@
+"""Projects and their stage transitions (SPEC §3)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from starlette.responses import Response
+
+from service.db.repositories import ProjectFilter
+from service.deps import CtxDep, SessionDep, require_roles
+from service.domain.access import Role
+from service.domain.stages import Stage
+from service.errors import responses
+from service.routers.common import Cursor, IfMatch, Limit, cursor_values, next_cursor, parse_if_match, respond
+from service.schemas.common import Page
+from service.schemas.projects import (
+    ProjectCreate,
+    ProjectRead,
+    ProjectUpdate,
+    ReasonInput,
+    TransitionCreate,
+    project_read,
+)
+from service.usecases import projects as uc
+
+router = APIRouter(tags=["projects"])
+CREATORS = [require_roles(Role.ADMIN, Role.DEPARTMENT, Role.INTEGRATION, action="create projects")]
+EDITORS = [require_roles(Role.ADMIN, Role.DEPARTMENT, action="change projects")]
+ACTION_ERRORS = responses(400, 401, 403, 404, 409, 412, 422)
+
+
+@router.post("/projects", status_code=201, response_model=ProjectRead, operation_id="create_project",
+             dependencies=CREATORS, responses=responses(400, 401, 403, 409, 422),
+             description="Creates a project at stage `signed` (or later, for historical backfill, with every "
+             "earlier milestone). Send `Idempotency-Key` to make retries safe. Duplicate `external_ref` → 409 "
+             "naming the existing id in `existing_id`.")
+def create_project(request: Request, body: ProjectCreate, session: SessionDep, ctx: CtxDep) -> Response:
+    p = uc.create_project(session, ctx=ctx, data=body)
+    return respond(request, session, project_read(p), status_code=201, version=p.version)
+
+
+@router.get("/projects", response_model=Page[ProjectRead], operation_id="list_projects", responses=responses(401, 422),
+            description="Ordered by id (creation order). `q` matches name or investor literally (`%`, `_` too).")
+def list_projects(
+    session: SessionDep,
+    chain: Annotated[str | None, Query(max_length=32)] = None,
+    district: Annotated[str | None, Query(max_length=32)] = None,
+    stage: Stage | None = None,
+    key: bool | None = None,
+    major: bool | None = None,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    include_voided: bool = False,
+    cursor: Cursor = None,
+    limit: Limit = 50,
+) -> Page[ProjectRead]:
+    after = cursor_values(cursor, 1)
+    f = ProjectFilter(chain=chain, district=district, stage=stage.value if stage else None, key=key, major=major,
+                      q=q, include_voided=include_voided)
+    rows = uc.list_projects(session, f=f, after=after[0] if after else None, limit=limit + 1)
+    return Page[ProjectRead](items=[project_read(p) for p in rows[:limit]],
+                             next_cursor=next_cursor(rows, limit, lambda p: [p.id]))
+
+
+@router.get("/projects/{project_id}", response_model=ProjectRead, operation_id="get_project",
+            responses=responses(401, 404, 422),
+            description="Voided projects stay readable here with `voided: true`.")
+def get_project(request: Request, project_id: str, session: SessionDep) -> Response:
+    p = uc.get_project(session, project_id=project_id)
+    return respond(request, None, project_read(p), version=p.version)
+
+
+@router.patch("/projects/{project_id}", response_model=ProjectRead, operation_id="update_project",
+              dependencies=EDITORS, responses=responses(400, 401, 403, 404, 409, 412, 422, 428),
+              description="Attributes only (never stage, milestones or chain). Requires `If-Match`.")
+def update_project(
+    request: Request, project_id: str, body: ProjectUpdate, session: SessionDep, ctx: CtxDep, if_match: IfMatch = None
+) -> Response:
+    p = uc.update_project(session, ctx=ctx, project_id=project_id, data=body, if_match=parse_if_match(if_match))
+    return respond(request, session, project_read(p), version=p.version)
+
+
+@router.post("/projects/{project_id}/transitions", response_model=ProjectRead, operation_id="transition_project",
+             dependencies=EDITORS, responses=ACTION_ERRORS,
+             description="Moves the project one stage forward (or to `cancelled`, with `reason`). "
+             "409 `/problems/invalid-transition` names the `allowed` targets. Honours `If-Match` when sent.")
+def transition_project(
+    request: Request, project_id: str, body: TransitionCreate, session: SessionDep, ctx: CtxDep,
+    if_match: IfMatch = None,
+) -> Response:
+    p = uc.transition_project(session, ctx=ctx, project_id=project_id, data=body, if_match=parse_if_match(if_match))
+    return respond(request, session, project_read(p), version=p.version)
+
+
+@router.post("/projects/{project_id}/transitions/revert", response_model=ProjectRead, operation_id="revert_transition",
+             dependencies=EDITORS, responses=ACTION_ERRORS,
+             description="Undoes the latest transition (a data-entry correction); both stay in the history.")
+def revert_transition(
+    request: Request, project_id: str, body: ReasonInput, session: SessionDep, ctx: CtxDep, if_match: IfMatch = None
+) -> Response:
+    p = uc.revert_transition(session, ctx=ctx, project_id=project_id, reason=body.reason,
+                             if_match=parse_if_match(if_match))
+    return respond(request, session, project_read(p), version=p.version)
+
+
+@router.post("/projects/{project_id}/void", response_model=ProjectRead, operation_id="void_project",
+             dependencies=EDITORS, responses=ACTION_ERRORS,
+             description="A project entered by mistake leaves every list and count; it stays readable with its "
+             "history (`include_voided=true` on lists).")
+def void_project(
+    request: Request, project_id: str, body: ReasonInput, session: SessionDep, ctx: CtxDep, if_match: IfMatch = None
+) -> Response:
+    p = uc.void_project(session, ctx=ctx, project_id=project_id, reason=body.reason, if_match=parse_if_match(if_match))
+    return respond(request, session, project_read(p), version=p.version)

@@ -1,0 +1,61 @@
+"""Shared field types and the list envelope."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Generic, TypeVar
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, StringConstraints
+
+T = TypeVar("T")
+
+EARLIEST = date(1990, 1, 1)
+
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+def _two_places(value: Decimal) -> Decimal:
+    return value.quantize(Decimal("0.01"))
+
+
+def _not_ancient(value: date) -> date:
+    if value < EARLIEST:
+        raise ValueError(f"must be on or after {EARLIEST.isoformat()}")
+    return value
+
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), AfterValidator(_no_nul)]
+ShortText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), AfterValidator(_no_nul)
+]
+LongText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000), AfterValidator(_no_nul)
+]
+Code = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=32, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"),
+]
+#: An amount in 万元: accepted as a string or a number, at most two decimals, served as a string.
+Amount = Annotated[
+    Decimal,
+    Field(ge=0, max_digits=14, decimal_places=2, examples=["12500.00"]),
+    AfterValidator(_two_places),
+    PlainSerializer(lambda v: f"{v:.2f}", return_type=str, when_used="json"),
+]
+Day = Annotated[date, AfterValidator(_not_ancient)]
+
+
+class Input(BaseModel):
+    """Request bodies: unknown fields are refused (a typo should not be silently dropped)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = Field(description="Opaque; pass as ?cursor= for the next page. null on the last page.")

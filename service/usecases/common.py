@@ -1,0 +1,49 @@
+"""Helpers shared by use cases: optimistic versions and the audit append with before/after."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from service.db.repositories import AuditLog, diff
+from service.deps import Ctx
+from service.domain import errors as d
+
+
+def check_version(current: int, if_match: int | None, *, required: bool) -> None:
+    """``If-Match`` against the row's version: 428 when required and absent, 412 when stale."""
+    if if_match is None:
+        if required:
+            raise d.PreconditionRequired('Send If-Match: "<version>" (the ETag you read).')
+        return
+    if if_match != current:
+        raise d.StaleVersion(f"The resource is at version {current}, not {if_match}; read it again.", current_version=current)
+
+
+def audit(
+    session: Session,
+    ctx: Ctx,
+    *,
+    action: str,
+    entity: str,
+    entity_id: str,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+    changed_only: bool = True,
+    extra: dict[str, Any] | None = None,
+) -> None:
+    """Append one event; for updates only the fields that changed are kept in before/after."""
+    if before is not None and after is not None and changed_only:
+        before, after = diff(before, after)
+    AuditLog(session).append(
+        actor=ctx.actor,
+        request_id=ctx.request_id,
+        action=action,
+        entity=entity,
+        entity_id=entity_id,
+        before=before,
+        after=after,
+        now=ctx.now,
+        extra=extra,
+    )
