@@ -97,16 +97,24 @@ def token_create(
 @app.command()
 def seed(
     demo: Annotated[bool, typer.Option("--demo", help="Load the demo chains, districts and ~40 projects.")] = False,
+    synthetic: Annotated[
+        int | None, typer.Option("--synthetic", help="Generate N projects with full histories (benchmarks).")
+    ] = None,
 ) -> None:
-    """Load demo data (safe to run twice)."""
-    if not demo:
-        typer.echo("choose --demo", err=True)
+    """Load demo data (safe to run twice) or a synthetic data set."""
+    if demo == (synthetic is not None):
+        typer.echo("choose one of --demo or --synthetic N", err=True)
         raise typer.Exit(2)
-    from service.seed import seed_demo
-
     _migrate()
-    summary = seed_demo(get_settings().database_url)
-    typer.echo(summary)
+    if demo:
+        from service.seed import seed_demo
+
+        typer.echo(seed_demo(get_settings().database_url))
+        typer.echo("next: chain-ledger token create --role admin --name you   (prints a token)", err=True)
+    else:
+        from service.synthetic import seed_synthetic
+
+        typer.echo(seed_synthetic(get_settings().database_url, synthetic or 0))
 
 
 @app.command()

@@ -53,7 +53,29 @@ class Chain(SQLModel, table=True):
     updated_at: datetime = Field(sa_column=_ts())
 
 
-class Project(SQLModel, table=True):
+class ProjectState(SQLModel):
+    """The columns of a project's state, shared by ``project`` and its history ``project_version``."""
+
+    name: str = Field(max_length=200)
+    investor: str = Field(max_length=200)
+    planned_investment: Decimal = Field(sa_type=Money, nullable=False)
+    is_key: bool = False
+    stage: str = Field(max_length=16)
+    signed_on: date | None = None
+    started_on: date | None = None
+    in_production_on: date | None = None
+    at_capacity_on: date | None = None
+    cancelled_on: date | None = None
+    cancel_reason: str | None = Field(default=None, sa_type=Text, nullable=True)
+    voided_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+    void_reason: str | None = Field(default=None, sa_type=Text, nullable=True)
+    cumulative_investment: Decimal = Field(sa_type=Money, nullable=False)
+    version: int = 1
+    created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    updated_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+class Project(ProjectState, table=True):
     __table_args__ = (
         Index("ix_project_chain_id", "chain", "id"),
         Index("ix_project_district_id", "district", "id"),
@@ -66,25 +88,33 @@ class Project(SQLModel, table=True):
 
     id: str = Field(primary_key=True, max_length=26)
     external_ref: str | None = Field(default=None, max_length=100, unique=True)
-    name: str = Field(max_length=200)
     chain: str = Field(sa_column=Column(String(32), ForeignKey("chain.code"), nullable=False))
     district: str = Field(sa_column=Column(String(32), ForeignKey("district.code"), nullable=False))
-    investor: str = Field(max_length=200)
-    planned_investment: Decimal = Field(sa_column=Column(Money(), nullable=False))
-    is_key: bool = False
-    stage: str = Field(max_length=16)
-    signed_on: date | None = None
-    started_on: date | None = None
-    in_production_on: date | None = None
-    at_capacity_on: date | None = None
-    cancelled_on: date | None = None
-    cancel_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
-    voided_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
-    void_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
-    cumulative_investment: Decimal = Field(sa_column=Column(Money(), nullable=False))
-    version: int = 1
-    created_at: datetime = Field(sa_column=_ts())
-    updated_at: datetime = Field(sa_column=_ts())
+
+
+class ProjectVersion(ProjectState, table=True):
+    """System-versioned history (SQL:2011 style): one row per version of a project, valid in
+    ``[recorded_from, recorded_to)`` of the ledger's own clock. ``as_of`` reads it with one query;
+    the audit chain stays the proof (a test holds the two together)."""
+
+    __tablename__ = "project_version"
+    __table_args__ = (
+        UniqueConstraint("project_id", "version"),
+        Index("ix_project_version_recorded", "recorded_from", "recorded_to"),
+    )
+
+    row_id: int | None = Field(default=None, primary_key=True)
+    project_id: str = Field(sa_column=Column(String(26), ForeignKey("project.id"), nullable=False))
+    external_ref: str | None = Field(default=None, max_length=100)
+    chain: str = Field(max_length=32)
+    district: str = Field(max_length=32)
+    recorded_from: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    recorded_to: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+
+    @property
+    def id(self) -> str:
+        """Read like a ``project`` row."""
+        return self.project_id
 
 
 class ProjectTransition(SQLModel, table=True):
