@@ -16,6 +16,9 @@ from typing import Any
 
 GENESIS = "0" * 64
 
+# The (C) string encoder behind json.dumps(ensure_ascii=False): a quoted JSON string, nothing else escaped.
+_quote = getattr(json.encoder, "c_encode_basestring", None) or json.encoder.py_encode_basestring
+
 _encode = json.JSONEncoder(
     ensure_ascii=False, allow_nan=False, sort_keys=True, separators=(",", ":")
 ).encode
@@ -44,14 +47,14 @@ class ChainedEvent:
 def payload(event: ChainedEvent) -> str:
     """Canonical JSON of every field but ``hash`` (keys in sorted order)."""
     return (
-        '{"action":' + _encode(event.action)
-        + ',"actor":{"name":' + _encode(event.actor_name) + ',"role":' + _encode(event.actor_role) + "}"
-        + ',"at":' + _encode(event.at)
+        '{"action":' + _quote(event.action)
+        + ',"actor":{"name":' + _quote(event.actor_name) + ',"role":' + _quote(event.actor_role)
+        + '},"at":' + _quote(event.at)
         + ',"data":' + event.data
-        + ',"entity":' + _encode(event.entity)
-        + ',"entity_id":' + _encode(event.entity_id)
-        + ',"prev_hash":' + _encode(event.prev_hash)
-        + ',"request_id":' + _encode(event.request_id)
+        + ',"entity":' + _quote(event.entity)
+        + ',"entity_id":' + _quote(event.entity_id)
+        + ',"prev_hash":' + _quote(event.prev_hash)
+        + ',"request_id":' + ("null" if event.request_id is None else _quote(event.request_id))
         + ',"seq":' + str(int(event.seq))
         + "}"
     )
