@@ -195,3 +195,172 @@ class IdempotencyRecord(SQLModel, table=True):
     response_headers: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     created_at: datetime = Field(sa_column=_ts())
     locked_until: datetime = Field(sa_column=_ts())
+
+
+# ---------------------------------------------------------------- the tracking rhythm (月调度 · 季观摩 · 年考评)
+
+
+class CalendarOverride(SQLModel, table=True):
+    """An admin-loaded official working-day calendar for a year (beats the library)."""
+
+    __tablename__ = "calendar_override"
+
+    year: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    holidays: str = Field(default="[]", sa_column=Column(Text, nullable=False))  # JSON list of ISO dates
+    workdays: str = Field(default="[]", sa_column=Column(Text, nullable=False))  # JSON list of ISO dates (调休)
+    version: int = 1
+    created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    updated_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+class Dispatch(SQLModel, table=True):
+    """A chain's monthly dispatch report (月调度) for one month."""
+
+    __table_args__ = (UniqueConstraint("chain", "period"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    chain: str = Field(sa_column=Column(String(32), ForeignKey("chain.code"), nullable=False))
+    period: str = Field(max_length=7)  # YYYY-MM
+    status: str = Field(max_length=16)  # draft | submitted
+    summary: str = Field(default="", sa_column=Column(Text, nullable=False))
+    submitted_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+    amendments: int = 0
+    version: int = 1
+    created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    updated_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+class DispatchEntry(SQLModel, table=True):
+    __tablename__ = "dispatch_entry"
+    __table_args__ = (
+        UniqueConstraint("dispatch_id", "project_id"),
+        Index("ix_dispatch_entry_project_id", "project_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    dispatch_id: int = Field(sa_column=Column(ForeignKey("dispatch.id"), nullable=False))
+    project_id: str = Field(sa_column=Column(String(26), ForeignKey("project.id"), nullable=False))
+    invested: Decimal = Field(sa_type=Money, nullable=False)
+    progress: str = Field(default="", sa_column=Column(Text, nullable=False))
+    problems: str = Field(default="[]", sa_column=Column(Text, nullable=False))  # JSON list of strings
+
+
+class Inspection(SQLModel, table=True):
+    """A chain's quarterly inspection (季观摩)."""
+
+    __table_args__ = (UniqueConstraint("chain", "period"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    chain: str = Field(sa_column=Column(String(32), ForeignKey("chain.code"), nullable=False))
+    period: str = Field(max_length=7)  # YYYY-Qn
+    held_on: date
+    visited_projects: str = Field(default="[]", sa_column=Column(Text, nullable=False))  # JSON list of ids
+    score: Decimal = Field(sa_type=Money, nullable=False)  # 0–100, two decimals
+    findings: str = Field(default="", sa_column=Column(Text, nullable=False))
+    version: int = 1
+    created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    updated_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+class Problem(SQLModel, table=True):
+    """A prominent problem (突出问题) with its lifecycle."""
+
+    __table_args__ = (
+        Index("ix_problem_chain_status", "chain", "status"),
+        Index("ix_problem_due_on", "due_on"),
+    )
+
+    id: str = Field(primary_key=True, max_length=26)
+    chain: str = Field(sa_column=Column(String(32), ForeignKey("chain.code"), nullable=False))
+    project_id: str | None = Field(default=None, sa_column=Column(String(26), ForeignKey("project.id"), nullable=True))
+    title: str = Field(max_length=200)
+    detail: str = Field(default="", sa_column=Column(Text, nullable=False))
+    owner_unit: str = Field(max_length=200)
+    due_on: date
+    status: str = Field(max_length=16)  # open | in_progress | resolved | closed | reopened
+    resolved_on: date | None = None
+    version: int = 1
+    created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    updated_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+class Appraisal(SQLModel, table=True):
+    """The annual appraisal (年考评) of every chain for a year: weights, computed rankings, status."""
+
+    year: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    status: str = Field(max_length=16)  # draft | published
+    weights: str = Field(sa_column=Column(Text, nullable=False))  # JSON {component: weight}
+    rankings: str | None = Field(default=None, sa_column=Column(Text, nullable=True))  # JSON, set by a run
+    run_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+    published_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+    version: int = 1
+    created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    updated_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+# ---------------------------------------------------------------- annual plans (一链一表)
+
+
+class Plan(SQLModel, table=True):
+    """One revision of a chain's annual work plan. The highest revision of a chain-year is the current one."""
+
+    __table_args__ = (UniqueConstraint("chain", "year", "revision"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    chain: str = Field(sa_column=Column(String(32), ForeignKey("chain.code"), nullable=False))
+    year: int
+    revision: int = 1
+    status: str = Field(max_length=16)  # draft | approved
+    goals: str = Field(default="", sa_column=Column(Text, nullable=False))
+    benchmark_city: str | None = Field(default=None, max_length=100)
+    revision_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    approved_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+    version: int = 1
+    created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    updated_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+class PlanTask(SQLModel, table=True):
+    __tablename__ = "plan_task"
+    __table_args__ = (UniqueConstraint("plan_id", "key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    plan_id: int = Field(sa_column=Column(ForeignKey("plan.id"), nullable=False))
+    key: str = Field(max_length=64)
+    title: str = Field(max_length=200)
+    owner_unit: str = Field(max_length=200)
+    due_on: date
+    status: str = Field(default="open", max_length=16)  # open | done
+    done_on: date | None = None
+
+
+class PlanIndicator(SQLModel, table=True):
+    __tablename__ = "plan_indicator"
+    __table_args__ = (UniqueConstraint("plan_id", "key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    plan_id: int = Field(sa_column=Column(ForeignKey("plan.id"), nullable=False))
+    key: str = Field(max_length=64)
+    name: str = Field(max_length=200)
+    unit: str = Field(max_length=32)
+    target: Decimal = Field(sa_type=Money, nullable=False)
+    source: str = Field(max_length=64)  # manual | ledger.<list>.count | ledger.<list>.investment | dispatch.invested
+    benchmark_city: str | None = Field(default=None, max_length=100)
+    benchmark_value: Decimal | None = Field(default=None, sa_type=Money, nullable=True)
+
+
+class PlanActual(SQLModel, table=True):
+    """A monthly actual of a manual indicator, keyed by indicator key so it survives plan revisions."""
+
+    __tablename__ = "plan_actual"
+    __table_args__ = (UniqueConstraint("chain", "year", "indicator_key", "period"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    chain: str = Field(sa_column=Column(String(32), ForeignKey("chain.code"), nullable=False))
+    year: int
+    indicator_key: str = Field(max_length=64)
+    period: str = Field(max_length=7)  # YYYY-MM
+    value: Decimal = Field(sa_type=Money, nullable=False)
+    version: int = 1
+    created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    updated_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
