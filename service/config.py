@@ -27,6 +27,15 @@ class Settings(BaseSettings):
     thread_limit: int = Field(default=8, description="Worker threads for sync endpoints.")
     log_level: str = "INFO"
     db_pool_size: int = 8
+    # Early warning (预警, SPEC §3): a project idle in a stage for more than this many days is flagged.
+    warn_signed_days: int = Field(default=180, ge=1, description="Signed but not started after this many days.")
+    warn_started_days: int = Field(default=730, ge=1, description="Started but not in production after this many days.")
+    warn_in_production_days: int = Field(
+        default=365, ge=1, description="In production but not at capacity after this many days."
+    )
+    warn_dispatch_months: int = Field(
+        default=2, ge=1, le=24, description="Flag projects without a dispatch figure in this many completed months."
+    )
 
     @property
     def tz(self) -> ZoneInfo:

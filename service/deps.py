@@ -97,11 +97,25 @@ def require_roles(*roles: Role, action: str):  # noqa: ANN201
 # ---------------------------------------------------------------- idempotency
 
 
+@dataclass(frozen=True, slots=True)
+class StoredResponse:
+    """The first response of an Idempotency-Key, copied out of its row (the row's session is gone by the
+    time the replay is rendered: raising rolls the claim's transaction back, which expires ORM objects)."""
+
+    response_status: int | None
+    response_body: str | None
+    response_headers: str | None
+
+
 class IdempotentReplay(Exception):
     """Raised to answer with the stored first response of an Idempotency-Key."""
 
-    def __init__(self, record: IdempotencyRecord):
-        self.record = record
+    def __init__(self, record: IdempotencyRecord | StoredResponse):
+        self.record = StoredResponse(
+            response_status=record.response_status,
+            response_body=record.response_body,
+            response_headers=record.response_headers,
+        )
 
 
 def _claim(request: Request, actor: Actor, key: str, body_hash: str) -> int:

@@ -6,12 +6,14 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
+from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -105,14 +107,49 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> Re
     )
 
 
+def _allowed_methods(request: Request) -> str | None:
+    """Every method the app serves at this path. Starlette's 405 names only the first route that matched the
+    path, so ``DELETE /chains/X`` would answer ``Allow: GET`` although ``PATCH`` is served there too."""
+    methods: set[str] = set()
+    for template, operations in (request.app.openapi().get("paths") or {}).items():
+        pattern = "^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template)) + "$"
+        if re.match(pattern, request.url.path):
+            methods |= {m.upper() for m in operations if m.upper() in _HTTP_METHODS}
+    return ", ".join(sorted(methods)) or None
+
+
+_HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+#: Framework-raised statuses as problem types (400: a body the JSON parser gave up on, e.g. nested too deep).
+_HTTP_PROBLEMS = {
+    400: ("malformed-body", "Malformed request body"),
+    404: ("not-found", "Resource not found"),
+    405: ("method-not-allowed", "Method not allowed"),
+    413: ("payload-too-large", "Payload too large"),
+    415: ("unsupported-media-type", "Unsupported media type"),
+}
+
+
 async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
-    slug = {404: "not-found", 405: "method-not-allowed", 413: "payload-too-large", 415: "unsupported-media-type"}.get(
-        exc.status_code, "http-error"
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        allow = _allowed_methods(request)
+        if allow:
+            headers["Allow"] = allow
+    slug, title = _HTTP_PROBLEMS.get(exc.status_code, ("http-error", "HTTP error"))
+    return problem(exc.status_code, slug, title, str(exc.detail), instance=request.url.path, headers=headers or None)
+
+
+async def _integrity_error(request: Request, exc: IntegrityError) -> Response:
+    """A constraint refused a write that passed the use case's own checks: a concurrent request got there first
+    (a duplicate code, a unique ref). A conflict with the current state, not a server failure."""
+    log.warning("integrity_conflict", path=request.url.path, error=type(exc.orig).__name__)
+    return problem(
+        409, "conflict", "Conflict with the current state",
+        "A concurrent change conflicts with this request; read the current state and retry.",
+        instance=request.url.path,
     )
-    title = {404: "Resource not found", 405: "Method not allowed", 413: "Payload too large"}.get(
-        exc.status_code, "HTTP error"
-    )
-    return problem(exc.status_code, slug, title, str(exc.detail), instance=request.url.path, headers=exc.headers)
 
 
 async def _unhandled(request: Request, exc: Exception) -> Response:
@@ -124,11 +161,17 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(d.DomainError, _domain_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
+    app.add_exception_handler(IntegrityError, _integrity_error)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, _unhandled)
 
 
 def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """The ``responses=`` of a route: every status it can answer besides its success, as problem+json."""
+    """The ``responses=`` of a route: every status it can answer besides its success, as problem+json.
+
+    A route that reads a body (400 for a malformed one) can also meet the body size limit: 413 comes with 400.
+    """
+    if 400 in statuses and 413 not in statuses:
+        statuses = (*statuses, 413)
     text = {
         400: "Malformed body", 401: "Missing or unknown token", 403: "Token lacks the right",
         404: "Unknown resource", 409: "Conflict with the current state", 412: "Stale If-Match",

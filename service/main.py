@@ -15,7 +15,10 @@ from service.deps import IdempotentReplay
 from service.errors import install as install_errors
 from service.logging import configure_logging
 from service.middleware import BodyLimitMiddleware, RequestContextMiddleware
-from service.routers import audit, projects, reference, system
+from service.routers import audit, audit_export, history, projects, reference, system
+from service.routers import ledger
+from service.routers import plans
+from service.routers import appraisals, calendar, cycle_times, dispatches, inspections, problems, schedule, warnings
 from service.routers.common import replay
 
 API_PREFIX = "/api/v1"
@@ -68,7 +71,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(system.api, prefix=API_PREFIX)
     app.include_router(reference.router, prefix=API_PREFIX)
     app.include_router(projects.router, prefix=API_PREFIX)
+    app.include_router(ledger.router, prefix=API_PREFIX)
+    app.include_router(plans.router, prefix=API_PREFIX)
+    for rhythm in (calendar, schedule, dispatches, problems, inspections, appraisals, warnings, cycle_times):
+        app.include_router(rhythm.router, prefix=API_PREFIX)
+    app.include_router(history.router, prefix=API_PREFIX)
     app.include_router(audit.router, prefix=API_PREFIX)
+    app.include_router(audit_export.router, prefix=API_PREFIX)
 
     if settings.cors_origin_list:
         app.add_middleware(

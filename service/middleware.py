@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import time
 import uuid
+from urllib.parse import unquote_plus
 
 import orjson
 import structlog
@@ -58,8 +59,7 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send_wrapper)
         finally:
             elapsed = time.perf_counter() - started
-            route = scope.get("route")
-            template = getattr(route, "path", None) or "<unmatched>"
+            template = route_template(scope)
             actor = scope.get("state", {}).get("actor")
             REQUESTS.labels(scope["method"], template, str(status)).inc()
             LATENCY.labels(scope["method"], template).observe(elapsed)
@@ -74,6 +74,13 @@ class RequestContextMiddleware:
             structlog.contextvars.unbind_contextvars("request_id")
 
 
+def route_template(scope: Scope) -> str:
+    """The matched route's path template with its router prefix (``/api/v1/projects/{project_id}``)."""
+    effective = scope.get("fastapi", {}).get("effective_route_context")  # FastAPI ≥ 0.16x: included routers
+    path = getattr(effective, "path", None) or getattr(scope.get("route"), "path", None)
+    return path or "<unmatched>"
+
+
 class BodyTooLarge(HTTPException):
     """Raised from ``receive`` once the body passes the limit; FastAPI lets HTTPException through as is."""
 
@@ -82,7 +89,9 @@ class BodyTooLarge(HTTPException):
 
 
 class BodyLimitMiddleware:
-    """413 for bodies over the limit (a larger one for imports), by Content-Length or by counting."""
+    """Input limits checked before any route runs: 413 for bodies over the limit (a larger one for imports),
+    by Content-Length or by counting; 422 for a NUL character in the URL (PostgreSQL cannot even compare text
+    holding one, so it must never reach a query)."""
 
     def __init__(self, app: ASGIApp, *, limit: int, import_limit: int):
         self.app = app
@@ -92,6 +101,16 @@ class BodyLimitMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        where = _nul_in_url(scope)
+        if where is not None:
+            await _send_problem(send, 422, {
+                "type": "/problems/validation-error",
+                "title": "Invalid input",
+                "status": 422,
+                "detail": f"The {where} of the URL contains a NUL character.",
+                "errors": [{"loc": [where], "msg": "must not contain NUL characters", "type": "nul_character"}],
+            })
             return
         limit = self.import_limit if scope["path"].endswith("/projects/import") else self.limit
         for name, value in scope["headers"]:
@@ -128,19 +147,31 @@ class BodyLimitMiddleware:
                 await _too_large(send, limit)
 
 
+def _nul_in_url(scope: Scope) -> str | None:
+    """``"path"`` or ``"query"`` when that part of the URL decodes to text holding a NUL character."""
+    if "\x00" in scope["path"]:
+        return "path"
+    query = scope.get("query_string", b"")
+    if query and "\x00" in unquote_plus(query.decode("latin-1")):
+        return "query"
+    return None
+
+
 async def _too_large(send: Send, limit: int) -> None:
-    body = orjson.dumps(
-        {
-            "type": "/problems/payload-too-large",
-            "title": "Payload too large",
-            "status": 413,
-            "detail": f"The request body exceeds the limit of {limit} bytes.",
-        }
-    )
+    await _send_problem(send, 413, {
+        "type": "/problems/payload-too-large",
+        "title": "Payload too large",
+        "status": 413,
+        "detail": f"The request body exceeds the limit of {limit} bytes.",
+    })
+
+
+async def _send_problem(send: Send, status: int, problem: dict) -> None:
+    body = orjson.dumps(problem)
     await send(
         {
             "type": "http.response.start",
-            "status": 413,
+            "status": status,
             "headers": [(b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode())],
         }
     )

@@ -183,3 +183,17 @@ def reference(client, admin) -> dict[str, str]:
     return {"chain": "OPTICS", "other_chain": "AUTO", "district": "JA"}
 
 
+
+
+@pytest.fixture
+def make_admin_token():
+    """For tests that build their own app: an admin token on that app's database."""
+
+    def make(app) -> dict[str, str]:
+        token = f"test_{uuid.uuid4().hex}"
+        with transaction(app.state.sessions, write=True) as session:
+            TokenRepo(session).add(ApiToken(name="admin-tester", role="admin", token_hash=hash_token(token),
+                                            chains="[]", created_at=datetime.now(UTC)))
+        return {"Authorization": f"Bearer {token}"}
+
+    return make

@@ -14,7 +14,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import String, and_, delete, func, or_, select, type_coerce, update
 from sqlalchemy.orm import Session
 
 from service.db.tables import (
@@ -189,45 +189,30 @@ class AuditLog:
             stmt = stmt.where(AuditEvent.at < until)
         return list(self.session.scalars(stmt))
 
-    def stream_chain(self, batch: int = 5000) -> Iterator[tuple[audit_chain.ChainedEvent, str]]:
+    def _at_text(self):  # noqa: ANN202
+        """``at`` as the RFC 3339 text that was hashed, formatted by the database (no per-row datetime)."""
+        if self.session.get_bind().dialect.name == "postgresql":
+            return func.to_char(func.timezone("UTC", AuditEvent.at), 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+        # SQLAlchemy stores SQLite datetimes as 'YYYY-MM-DD HH:MM:SS.ffffff' (naive UTC here).
+        return func.replace(type_coerce(AuditEvent.at, String), " ", "T").concat("Z")
+
+    def stream_chain(self, batch: int = 10000) -> Iterator[tuple[audit_chain.ChainedEvent, str]]:
         """Every event in seq order, in keyset batches (memory bounded by ``batch``)."""
         cols = (
-            AuditEvent.seq,
-            AuditEvent.at,
-            AuditEvent.actor_name,
-            AuditEvent.actor_role,
-            AuditEvent.request_id,
-            AuditEvent.action,
-            AuditEvent.entity,
-            AuditEvent.entity_id,
-            AuditEvent.data,
-            AuditEvent.prev_hash,
-            AuditEvent.hash,
+            AuditEvent.seq, self._at_text(), AuditEvent.actor_name, AuditEvent.actor_role, AuditEvent.request_id,
+            AuditEvent.action, AuditEvent.entity, AuditEvent.entity_id, AuditEvent.data, AuditEvent.prev_hash,
         )
+        event = audit_chain.ChainedEvent
         last = 0
         while True:
             rows = self.session.execute(
-                select(*cols).where(AuditEvent.seq > last).order_by(AuditEvent.seq).limit(batch)
+                select(*cols, AuditEvent.hash).where(AuditEvent.seq > last).order_by(AuditEvent.seq).limit(batch)
             ).all()
             if not rows:
                 return
             for r in rows:
-                yield (
-                    audit_chain.ChainedEvent(
-                        seq=r.seq,
-                        at=rfc3339(r.at),
-                        actor_name=r.actor_name,
-                        actor_role=r.actor_role,
-                        request_id=r.request_id,
-                        action=r.action,
-                        entity=r.entity,
-                        entity_id=r.entity_id,
-                        data=r.data,
-                        prev_hash=r.prev_hash,
-                    ),
-                    r.hash,
-                )
-            last = rows[-1].seq
+                yield event(*r[:10]), r[10]
+            last = rows[-1][0]
 
     def for_entity(self, entity: str, entity_id: str) -> list[AuditEvent]:
         return list(
@@ -326,7 +311,8 @@ def apply_project_filter(stmt, f: ProjectFilter, table=Project):  # noqa: ANN001
         conds.append(threshold if f.major else ~threshold)
     if f.q:
         pattern = _like_literal(f.q)
-        conds.append(or_(table.name.like(pattern, escape="\\"), table.investor.like(pattern, escape="\\")))
+        # Case-insensitive on both databases (LIKE is case-sensitive on PostgreSQL, not on SQLite).
+        conds.append(or_(table.name.ilike(pattern, escape="\\"), table.investor.ilike(pattern, escape="\\")))
     return stmt.where(and_(*conds)) if conds else stmt
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 import orjson
@@ -11,7 +10,7 @@ from fastapi import APIRouter, Query
 from service.deps import SessionDep, require_roles
 from service.domain.access import Role
 from service.errors import responses
-from service.routers.common import Cursor, Limit, cursor_values, next_cursor
+from service.routers.common import SEQ_MAX, Cursor, Instant, Limit, cursor_values, next_cursor
 from service.schemas.audit import AuditActor, AuditEventRead, VerifyRead
 from service.schemas.common import Page
 from service.usecases import audit as uc
@@ -33,16 +32,16 @@ def event_read(e) -> AuditEventRead:  # noqa: ANN001
             "(inclusive/exclusive).")
 def list_audit_events(
     session: SessionDep,
-    after: Annotated[int | None, Query(ge=0, le=2**62)] = None,
+    after: Annotated[int | None, Query(ge=0, le=SEQ_MAX, description="Only events with a greater seq.")] = None,
     entity: Annotated[str | None, Query(max_length=32)] = None,
     entity_id: Annotated[str | None, Query(max_length=100)] = None,
     action: Annotated[str | None, Query(max_length=64)] = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: Annotated[Instant | None, Query(description="RFC 3339 with offset; events at or after it.")] = None,
+    until: Annotated[Instant | None, Query(description="RFC 3339 with offset; events before it.")] = None,
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> Page[AuditEventRead]:
-    position = cursor_values(cursor, 1)
+    position = cursor_values(cursor, 1, types=(int,))
     start = max(after or 0, int(position[0])) if position else after
     rows = uc.list_events(session, after=start, entity=entity, entity_id=entity_id, action=action, since=since,
                           until=until, limit=limit + 1)

@@ -3,22 +3,38 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import orjson
 from fastapi import Header, Query, Request
-from pydantic import BaseModel
+from pydantic import AfterValidator, AwareDatetime, BaseModel
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from service.db.repositories import decode_cursor, encode_cursor
 from service.db.tables import IdempotencyRecord
+from service.deps import StoredResponse
 from service.domain import errors as d
 
 _ETAG = re.compile(r'^\s*(?:W/)?"?(\d{1,18})"?\s*$')
 
+def _utc(value: datetime) -> datetime:
+    try:
+        return value.astimezone(UTC)
+    except OverflowError as exc:
+        raise ValueError("is out of range once converted to UTC") from exc
+
+
+#: A timestamp query parameter: RFC 3339 with an offset (a naive time would be ambiguous), as UTC.
+Instant = Annotated[AwareDatetime, AfterValidator(_utc)]
+
 Limit = Annotated[int, Query(ge=1, le=500, description="Page size (default 50, max 500).")]
 Cursor = Annotated[str | None, Query(max_length=512, description="Opaque cursor from `next_cursor`.")]
+AsOf = Annotated[
+    datetime | None,
+    Query(description="Read the state the ledger knew at this moment (RFC 3339 with a time zone)."),
+]
 IfMatch = Annotated[
     str | None,
     Header(alias="If-Match", description='The ETag read before, e.g. "3". Required on PATCH/PUT of a resource.'),
@@ -35,14 +51,37 @@ def parse_if_match(value: str | None) -> int | None:
     return int(match.group(1))
 
 
-def cursor_values(cursor: str | None, arity: int) -> list[Any] | None:
+#: The largest sequence number a column can hold (``audit_event.seq`` is a 32-bit INTEGER on PostgreSQL):
+#: a larger ``after`` or cursor value is invalid input, not a query that overflows.
+SEQ_MAX = 2**31 - 1
+#: Keyset positions are ids, codes or sequence numbers: nothing else can come from a cursor we issued.
+_CURSOR_INT_MAX = SEQ_MAX
+
+
+def _cursor_value_ok(value: Any, kind: type | None) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return kind in (None, int) and 0 <= value <= _CURSOR_INT_MAX
+    if isinstance(value, str):
+        return kind in (None, str) and len(value) <= 200 and "\x00" not in value
+    return False
+
+
+def cursor_values(cursor: str | None, arity: int, *, types: tuple[type, ...] | None = None) -> list[Any] | None:
+    """Decode a cursor into its ``arity`` keyset values (each a str or a non-negative int, of ``types`` when
+    given). Anything else was not issued by this endpoint: 422, never a query with a value of the wrong type."""
     if cursor is None:
         return None
     try:
         values = decode_cursor(cursor)
     except ValueError:
         values = None
-    if values is None or len(values) != arity:
+    if (
+        values is None
+        or len(values) != arity
+        or not all(_cursor_value_ok(v, types[i] if types else None) for i, v in enumerate(values))
+    ):
         raise d.InvalidInput.at(["query", "cursor"], "Not a cursor issued by this endpoint.")
     return values
 
@@ -82,7 +121,7 @@ def respond(
     return Response(body, status_code=status_code, media_type="application/json", headers=out)
 
 
-def replay(record: IdempotencyRecord) -> Response:
+def replay(record: IdempotencyRecord | StoredResponse) -> Response:
     headers = orjson.loads(record.response_headers or "{}")
     headers["Idempotent-Replayed"] = "true"
     return Response(

@@ -12,7 +12,7 @@ from service.deps import CtxDep, SessionDep, require_roles
 from service.domain.access import Role
 from service.domain.stages import Stage
 from service.errors import responses
-from service.routers.common import Cursor, IfMatch, Limit, cursor_values, next_cursor, parse_if_match, respond
+from service.routers.common import AsOf, Cursor, IfMatch, Limit, cursor_values, next_cursor, parse_if_match, respond
 from service.schemas.common import Page
 from service.schemas.projects import (
     ProjectCreate,
@@ -22,6 +22,7 @@ from service.schemas.projects import (
     TransitionCreate,
     project_read,
 )
+from service.usecases import history as history_uc
 from service.usecases import projects as uc
 
 router = APIRouter(tags=["projects"])
@@ -54,7 +55,7 @@ def list_projects(
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> Page[ProjectRead]:
-    after = cursor_values(cursor, 1)
+    after = cursor_values(cursor, 1, types=(str,))
     f = ProjectFilter(chain=chain, district=district, stage=stage.value if stage else None, key=key, major=major,
                       q=q, include_voided=include_voided)
     rows = uc.list_projects(session, f=f, after=after[0] if after else None, limit=limit + 1)
@@ -64,9 +65,16 @@ def list_projects(
 
 @router.get("/projects/{project_id}", response_model=ProjectRead, operation_id="get_project",
             responses=responses(401, 404, 422),
-            description="Voided projects stay readable here with `voided: true`.")
-def get_project(request: Request, project_id: str, session: SessionDep) -> Response:
-    p = uc.get_project(session, project_id=project_id)
+            description="Voided projects stay readable here with `voided: true`. `as_of` (RFC 3339 with a "
+            "time zone) answers the project as the ledger knew it at that moment (404 if it was not known yet; 422 "
+            "before the first event or in the future).")
+def get_project(
+    request: Request, project_id: str, session: SessionDep, ctx: CtxDep, as_of: AsOf = None
+) -> Response:
+    if as_of is not None:
+        p = history_uc.project_as_of(session, project_id=project_id, as_of=as_of, now=ctx.now)
+    else:
+        p = uc.get_project(session, project_id=project_id)
     return respond(request, None, project_read(p), version=p.version)
 
 

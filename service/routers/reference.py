@@ -30,7 +30,7 @@ READ_ERRORS = responses(401, 422)
 
 
 def _page(session, model, read, cursor, limit):  # noqa: ANN001, ANN202
-    after = cursor_values(cursor, 1)
+    after = cursor_values(cursor, 1, types=(str,))
     rows = ReferenceRepo(session).page(model, after=after[0] if after else None, limit=limit + 1)
     return Page[read](
         items=[read.model_validate(r, from_attributes=True) for r in rows[:limit]],

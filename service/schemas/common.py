@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, StringConstraints
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, StringConstraints
 
 T = TypeVar("T")
 
@@ -19,8 +20,21 @@ def _no_nul(value: str) -> str:
     return value
 
 
+_PLAIN_DECIMAL = re.compile(r"^[+-]?\d{1,20}(?:\.\d{1,20})?$")
+
+
+def _plain_decimal_text(value: Any) -> Any:
+    """Amounts sent as strings are plain decimals (``"12500.5"``): no exponent, no ``_`` separators."""
+    if isinstance(value, str):
+        value = value.strip()
+        if not _PLAIN_DECIMAL.match(value):
+            raise ValueError("must be a decimal number such as \"12500.50\"")
+    return value
+
+
 def _two_places(value: Decimal) -> Decimal:
-    return value.quantize(Decimal("0.01"))
+    # ``+ 0`` turns a negative zero ("-0.00") into "0.00".
+    return value.quantize(Decimal("0.01")) + Decimal(0)
 
 
 def _not_ancient(value: date) -> date:
@@ -44,6 +58,7 @@ Code = Annotated[
 Amount = Annotated[
     Decimal,
     Field(ge=0, max_digits=14, decimal_places=2, examples=["12500.00"]),
+    BeforeValidator(_plain_decimal_text),
     AfterValidator(_two_places),
     PlainSerializer(lambda v: f"{v:.2f}", return_type=str, when_used="json"),
 ]

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from service.db.history import ProjectHistory
 from service.db.repositories import ProjectFilter, ProjectRepo, ReferenceRepo, jsonable, new_id
 from service.db.tables import Project, ProjectTransition
 from service.deps import Ctx
@@ -28,6 +31,8 @@ def snapshot(p: Project) -> dict[str, Any]:
 
 
 def _audit(session: Session, ctx: Ctx, action: str, p: Project, before: dict[str, Any] | None, **extra: Any) -> None:
+    """Every project change goes through here: its new version in the history and its audit event."""
+    ProjectHistory(session).record(p, ctx.now)
     audit(session, ctx, action=action, entity="project", entity_id=p.id, before=before, after=snapshot(p),
           extra={k: v for k, v in extra.items() if v is not None} or None)
 
@@ -78,12 +83,22 @@ def create_project(session: Session, *, ctx: Ctx, data: ProjectCreate) -> Projec
         planned_investment=data.planned_investment,
         is_key=data.is_key,
         stage=data.stage.value,
-        cumulative_investment=0,
+        cumulative_investment=Decimal("0.00"),
         created_at=ctx.now,
         updated_at=ctx.now,
         **{MILESTONE_COLUMN[s]: milestones[s] for s in LISTS},
     )
-    repo.add(p)
+    if data.external_ref is None:
+        repo.add(p)
+    else:
+        # A concurrent push of the same external_ref can pass the check above (READ COMMITTED on PostgreSQL);
+        # the unique index then refuses ours, and the 409 names the project that won.
+        try:
+            with session.begin_nested():
+                repo.add(p)
+        except IntegrityError:
+            _require_unique_ref(repo, data.external_ref)
+            raise
     _audit(session, ctx, "project.created", p, None)
     return p
 
@@ -193,4 +208,25 @@ def void_project(session: Session, *, ctx: Ctx, project_id: str, reason: str, if
     _bump(p, ctx)
     session.flush()
     _audit(session, ctx, "project.voided", p, before, reason=reason)
+    return p
+
+
+def add_investment(
+    session: Session, *, ctx: Ctx, project_id: str, delta: Decimal, cause: dict[str, Any]
+) -> Project:
+    """Add ``delta`` 万元 to the project's ``cumulative_investment`` (the sum of its submitted monthly dispatch
+    figures): a submitted dispatch adds each entry's ``invested``, an amendment of a submitted dispatch the
+    difference (which may be negative). ``cause`` names the dispatch (chain, period). A new project version and
+    one ``project.investment_recorded`` event, in the caller's transaction; a zero delta changes nothing."""
+    p = get_project(session, project_id=project_id, for_update=True)
+    ctx.actor.require_chain(p.chain, action="record investment")
+    if p.voided_at is not None:
+        raise d.Conflict(f"Project {p.id} is voided; it can no longer change.")
+    if delta == 0:
+        return p
+    before = snapshot(p)
+    p.cumulative_investment = p.cumulative_investment + delta
+    _bump(p, ctx)
+    session.flush()
+    _audit(session, ctx, "project.investment_recorded", p, before, cause=cause, delta=delta)
     return p
