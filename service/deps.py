@@ -215,3 +215,8 @@ def get_ctx(request: Request, actor: ActorDep) -> Ctx:
 
 
 CtxDep = Annotated[Ctx, Depends(get_ctx)]
+
+
+def purge_expired_keys(factory: sessionmaker[Session], settings: Settings) -> None:
+    with transaction(factory, write=True) as session:
+        IdempotencyRepo(session).purge_older_than(now_utc() - timedelta(hours=settings.idempotency_ttl_hours))

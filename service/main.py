@@ -2,23 +2,39 @@
 
 from __future__ import annotations
 
+import asyncio
 from contextlib import asynccontextmanager
 
 import anyio.to_thread
 from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.middleware.cors import CORSMiddleware
 
 from service import __version__
 from service.config import Settings, get_settings
 from service.db.engine import make_engine, make_sessionmaker
-from service.deps import IdempotentReplay
+from service.deps import IdempotentReplay, purge_expired_keys
 from service.errors import install as install_errors
-from service.logging import configure_logging
+from service.logging import configure_logging, get_logger
 from service.middleware import BodyLimitMiddleware, RequestContextMiddleware
-from service.routers import audit, audit_export, history, projects, reference, system
-from service.routers import ledger
-from service.routers import plans
-from service.routers import appraisals, calendar, cycle_times, dispatches, inspections, problems, schedule, warnings
+from service.routers import (
+    appraisals,
+    audit,
+    audit_export,
+    calendar,
+    cycle_times,
+    dispatches,
+    history,
+    inspections,
+    ledger,
+    plans,
+    problems,
+    projects,
+    reference,
+    schedule,
+    system,
+    warnings,
+)
 from service.routers.common import replay
 
 API_PREFIX = "/api/v1"
@@ -36,6 +52,16 @@ Request bodies are limited to 1 MiB (imports 20 MiB); unknown body fields are re
 """
 
 
+async def _purge_idempotency_keys(app: FastAPI, every_seconds: float = 3600) -> None:
+    """Idempotency keys live 24 h: drop the expired ones at start-up and then hourly."""
+    while True:
+        try:
+            await run_in_threadpool(purge_expired_keys, app.state.sessions, app.state.settings)
+        except Exception as exc:  # noqa: BLE001 - a failed purge is retried next hour; the service goes on
+            get_logger(__name__).warning("idempotency_purge_failed", error=type(exc).__name__)
+        await asyncio.sleep(every_seconds)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level)
@@ -45,7 +71,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI):  # noqa: ANN202
         # Sync endpoints run in anyio's thread pool; a small pool beats 40 threads fighting over the GIL.
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.thread_limit
+        purger = asyncio.create_task(_purge_idempotency_keys(app))
         yield
+        purger.cancel()
         engine.dispose()
 
     app = FastAPI(

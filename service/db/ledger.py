@@ -11,7 +11,18 @@ from collections.abc import Iterator, Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, FromClause, Row, case, func, or_, select, type_coerce
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    FromClause,
+    Row,
+    Select,
+    case,
+    func,
+    or_,
+    select,
+    type_coerce,
+)
 from sqlalchemy.orm import Session
 
 from service.db.repositories import ProjectFilter, apply_project_filter
@@ -74,7 +85,7 @@ class LedgerQueries:
                 .order_by(ref.c.code))
         return self.session.execute(stmt).all()
 
-    def _items(self, lst: Stage, f: ProjectFilter, start: date, end: date):  # noqa: ANN202
+    def _items(self, lst: Stage, f: ProjectFilter, start: date, end: date) -> Select[Any]:
         c, on = self.source.c, milestone(self.source, lst)
         major = (c.planned_investment >= MAJOR_THRESHOLD).label("major")
         stmt = select(*(c[name] for name in ITEM_COLUMNS), major, on.label("on")).where(on.between(start, end))
