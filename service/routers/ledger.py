@@ -11,11 +11,11 @@ from starlette.responses import Response, StreamingResponse
 
 from service import exports
 from service.db.repositories import ProjectFilter
-from service.deps import get_actor, get_read_session
+from service.deps import get_actor, get_read_session, now_utc
 from service.domain import errors as d
 from service.domain.periods import Period, parse_period
 from service.errors import responses
-from service.routers.common import respond
+from service.routers.common import AsOf, respond
 from service.schemas.ledger import (
     LedgerFormat,
     LedgerRead,
@@ -49,7 +49,9 @@ EXPORTS_NOTE = (
     "`format=csv` is one table whose `清单` column holds the list's zh-CN label (新签约 …); `format=xlsx` has one "
     "sheet per list. Exports carry every row (no `limit`), zh-CN headers, amounts as numbers (plain decimals "
     "in CSV); CSV is UTF-8 with a byte-order mark so Excel opens it correctly. Text cells starting with `=`, "
-    "`+`, `-`, `@`, tab or CR get a leading `'` (no formula injection)."
+    "`+`, `-`, `@`, tab or CR get a leading `'` (no formula injection). `as_of` (RFC 3339 with a time zone) "
+    "reads the report as the ledger knew it at that moment, from the version history: a month's ledger read "
+    "on the 5th of the next month is reproduced exactly later, whatever was reported or reverted since."
 )
 
 
@@ -87,12 +89,14 @@ def get_ledger(
     major: MajorQuery = None,
     limit: Annotated[int, Query(ge=1, le=5000, description="Items per list (default 500, max 5,000).")] = 500,
     format_: FormatQuery = LedgerFormat.JSON,
+    as_of: AsOf = None,
 ) -> Response:
     p = _period(period)
     f = ProjectFilter(chain=chain, district=district, key=key, major=major)
+    when = {"as_of": as_of, "now": now_utc()}
     if format_ is LedgerFormat.JSON:
-        return respond(request, None, ledger_read(p, uc.read_ledger(session, period=p, f=f, limit=limit)))
-    lists = uc.iter_ledger(session, period=p, f=f)  # lazy: rows are read while the file is written
+        return respond(request, None, ledger_read(p, uc.read_ledger(session, period=p, f=f, limit=limit, **when)))
+    lists = uc.iter_ledger(session, period=p, f=f, **when)  # lazy: rows are read while the file is written
     if format_ is LedgerFormat.CSV:
         return _csv(f"ledger-{p}.csv", *ledger_table(lists))
     return _xlsx(f"ledger-{p}.xlsx", ledger_sheets(lists))
@@ -104,7 +108,7 @@ def get_ledger(
             "`rows` hold every chain (or district) of the reference data, ordered by code — those without "
             "projects in the period with zeros — and each row's `name`; `totals` add up the rows. "
             "`format=csv|xlsx` give one row per chain/district with a count and an investment column per list "
-            "and a closing 合计 row (CSV UTF-8 with BOM, amounts as numbers, formula-safe).")
+            "and a closing 合计 row (CSV UTF-8 with BOM, amounts as numbers, formula-safe). `as_of` as on /ledger.")
 def get_ledger_summary(
     request: Request,
     session: ReportSession,
@@ -113,9 +117,11 @@ def get_ledger_summary(
     key: KeyQuery = None,
     major: MajorQuery = None,
     format_: FormatQuery = LedgerFormat.JSON,
+    as_of: AsOf = None,
 ) -> Response:
     p = _period(period)
-    rows, totals = uc.summarize_ledger(session, period=p, by=by.value, f=ProjectFilter(key=key, major=major))
+    rows, totals = uc.summarize_ledger(session, period=p, by=by.value, f=ProjectFilter(key=key, major=major),
+                                       as_of=as_of, now=now_utc())
     if format_ is LedgerFormat.JSON:
         return respond(request, None, summary_read(p, by, rows, totals))
     headers, cells = summary_table(by, rows, totals)

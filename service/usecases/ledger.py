@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Row
 from sqlalchemy.orm import Session
 
+from service.db.history import ProjectHistory
 from service.db.ledger import LedgerQueries
 from service.db.repositories import ProjectFilter
 from service.domain.periods import Period
 from service.domain.stages import LISTS, Stage
+from service.usecases.history import check_as_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,9 +48,20 @@ def tallies(row: Row[Any]) -> dict[Stage, Tally]:
     return {lst: Tally(int(m[f"{lst.value}_count"] or 0), m[f"{lst.value}_investment"] or ZERO) for lst in LISTS}
 
 
-def read_ledger(session: Session, *, period: Period, f: ProjectFilter, limit: int) -> dict[Stage, LedgerList]:
+def _queries(session: Session, as_of: datetime | None, now: datetime | None) -> LedgerQueries:
+    """The ledger read from the live table, or from the version history as the ledger knew it at ``as_of``."""
+    if as_of is None:
+        return LedgerQueries(session)
+    check_as_of(session, as_of=as_of, now=now or as_of)
+    return LedgerQueries(session, ProjectHistory.projects_as_of(as_of))
+
+
+def read_ledger(
+    session: Session, *, period: Period, f: ProjectFilter, limit: int, as_of: datetime | None = None,
+    now: datetime | None = None,
+) -> dict[Stage, LedgerList]:
     """Each list of ``period``: count and sum over every project, the first ``limit`` items by date."""
-    q = LedgerQueries(session)
+    q = _queries(session, as_of, now)
     q.snapshot()
     totals = tallies(q.totals(f, period.start, period.end))
     out = {}
@@ -59,13 +73,14 @@ def read_ledger(session: Session, *, period: Period, f: ProjectFilter, limit: in
 
 
 def summarize_ledger(
-    session: Session, *, period: Period, by: str, f: ProjectFilter
+    session: Session, *, period: Period, by: str, f: ProjectFilter, as_of: datetime | None = None,
+    now: datetime | None = None,
 ) -> tuple[list[SummaryRow], dict[Stage, Tally]]:
     """One row per chain or district (every one of the reference data, zeros included) and the totals.
 
     The rows come from one grouped SQL aggregate; the totals add up those few rows, not projects.
     """
-    q = LedgerQueries(session)
+    q = _queries(session, as_of, now)
     rows = [SummaryRow(code=r.code, name=r.name, lists=tallies(r)) for r in q.summary(by, f, period.start, period.end)]
     totals = {
         lst: Tally(sum(r.lists[lst].count for r in rows), sum((r.lists[lst].investment for r in rows), ZERO))
@@ -74,11 +89,13 @@ def summarize_ledger(
     return rows, totals
 
 
-def iter_ledger(session: Session, *, period: Period, f: ProjectFilter) -> Iterator[tuple[Stage, Iterator[Row[Any]]]]:
+def iter_ledger(
+    session: Session, *, period: Period, f: ProjectFilter, as_of: datetime | None = None, now: datetime | None = None
+) -> Iterator[tuple[Stage, Iterator[Row[Any]]]]:
     """Each list with every one of its items (no limit), in milestone-date order, for exports.
 
     Lazy: a list's rows are fetched in batches while its iterator is consumed (one list after the other)."""
-    q = LedgerQueries(session)
+    q = _queries(session, as_of, now)
     q.snapshot()
     for lst in LISTS:
         yield lst, q.stream_items(lst, f, period.start, period.end)

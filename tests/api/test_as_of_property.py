@@ -1,4 +1,5 @@
-"""Two clocks (SPEC §6): ``as_of`` at every step of a random history equals what was read live then.
+"""Two clocks (SPEC §6): ``as_of`` at every step of a random history equals what was read live then,
+for each project, the year's ledger and a quarter's summary.
 
 Hypothesis generates sequences of creates, transitions (cancellations included), reverts, voids and patches;
 after each step every project is read live and the moment noted; at the end each project is read again
@@ -19,6 +20,7 @@ from service.config import Settings
 from service.main import create_app
 
 NEXT = {"signed": "started", "started": "in_production", "in_production": "at_capacity"}
+REPORTS = {"ledger": ("/api/v1/ledger", "2025"), "summary": ("/api/v1/ledger/summary", "2025-Q2")}
 EXAMPLES = 8 if os.environ.get("LEDGER_TEST_DB") == "postgres" else 20
 
 operations = st.lists(
@@ -88,16 +90,23 @@ def test_as_of_reproduces_every_live_read(databases, make_admin_token, ops):
                                          headers={**headers, "If-Match": f'"{p["version"]}"'})
                         assert r.status_code in (200, 409), r.text
                 live = {pid: client.get(f"/api/v1/projects/{pid}", headers=headers).json() for pid in ids}
+                for name, (path, period) in REPORTS.items():
+                    live[name] = client.get(path, params={"period": period}, headers=headers).json()
                 seen.append((datetime.now(UTC), live))
                 time.sleep(0.002)
             for moment, live in seen:
                 for pid, state in live.items():
-                    r = client.get(f"/api/v1/projects/{pid}", params={"as_of": moment.isoformat()}, headers=headers)
+                    path, period = REPORTS.get(pid, (f"/api/v1/projects/{pid}", None))
+                    params = {"as_of": moment.isoformat(), **({"period": period} if period else {})}
+                    r = client.get(path, params=params, headers=headers)
                     assert r.status_code == 200, r.text
                     assert r.json() == state
             if ids and seen:
                 before = seen[0][0] - timedelta(days=1)
                 r = client.get(f"/api/v1/projects/{ids[0]}", params={"as_of": before.isoformat()}, headers=headers)
+                assert r.status_code == 422
+                r = client.get("/api/v1/ledger", params={"period": "2025", "as_of": before.isoformat()},
+                               headers=headers)
                 assert r.status_code == 422
     finally:
         app.state.engine.dispose()

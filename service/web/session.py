@@ -1,0 +1,200 @@
+"""Browser sessions of the web frontend: the signed session cookie, CSRF tokens and the signed-in actor.
+
+- The cookie is Starlette's ``SessionMiddleware`` (signed with ``LEDGER_SESSION_SECRET``; HttpOnly,
+  SameSite=Strict, Secure when the request came over https), applied to the browser pages only: API, static
+  and operations paths never carry or set it.
+- The session holds the SHA-256 hash of the token signed in with (never the token), the CSRF token, the
+  language and a one-shot flash message. Every request looks the token up again through the same repository
+  call the API's ``get_actor`` uses (``TokenRepo.by_hash``), so a revoked token ends its sessions at once.
+- CSRF: a synchronizer token kept in the session is put in every form; every POST must send it back (form
+  field ``csrf`` or header ``X-CSRF-Token``), else 403 before any use case runs.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import secrets
+from datetime import date
+from urllib.parse import parse_qsl, quote
+
+from fastapi import Request
+from starlette.datastructures import FormData
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from service.db.engine import transaction
+from service.db.repositories import TokenRepo, hash_token
+from service.deps import Ctx, factory_of, now_utc, settings_of
+from service.domain.access import Actor, Role
+
+SESSION_COOKIE = "ledger_session"
+#: Idle lifetime of a browser session: the cookie is re-signed on every page, so this is since the last page.
+SESSION_MAX_AGE = 12 * 3600
+#: Paths that never use the browser session (the API authenticates with bearer tokens only).
+UNSESSIONED = ("/api/", "/static/", "/healthz", "/readyz", "/metrics", "/docs", "/openapi.json")
+#: Largest form a browser page posts (a monthly dispatch of a few hundred projects is far below it).
+MAX_FORM_FIELDS = 20_000
+
+
+class WebSessionMiddleware:
+    """Starlette's ``SessionMiddleware`` for the browser pages: ``Secure`` when the request came over https
+    (uvicorn sets the scheme from ``X-Forwarded-Proto`` of trusted proxies), not applied to API paths."""
+
+    def __init__(self, app: ASGIApp, *, secret_key: str):
+        self.app = app
+        common = {"secret_key": secret_key, "session_cookie": SESSION_COOKIE, "max_age": SESSION_MAX_AGE,
+                  "same_site": "strict"}
+        self.plain = SessionMiddleware(app, https_only=False, **common)
+        self.secure = SessionMiddleware(app, https_only=True, **common)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith(UNSESSIONED):
+            await self.app(scope, receive, send)
+            return
+        await (self.secure if scope.get("scheme") == "https" else self.plain)(scope, receive, send)
+
+
+# ---------------------------------------------------------------- signals the web routes turn into responses
+
+
+class SignInRequired(Exception):
+    """No signed-in session (or its token was revoked): the page redirects to the sign-in form."""
+
+
+class CsrfRefused(Exception):
+    """A POST without the session's CSRF token: 403, nothing runs."""
+
+
+# ---------------------------------------------------------------- CSRF
+
+
+def csrf_token(request: Request) -> str:
+    token = request.session.get("csrf")
+    if not token:
+        token = secrets.token_urlsafe(32)
+        request.session["csrf"] = token
+    return token
+
+
+async def read_form(request: Request) -> FormData:
+    """An ``application/x-www-form-urlencoded`` body (what every page's forms post) as FormData."""
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media != "application/x-www-form-urlencoded":
+        return FormData()
+    try:
+        text = (await request.body()).decode("utf-8")
+        pairs = parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS, strict_parsing=False)
+    except (UnicodeDecodeError, ValueError):
+        return FormData()
+    return FormData(pairs)
+
+
+async def verify_csrf(request: Request) -> None:
+    """Router dependency: on POST, parse the form (kept in ``request.state.form``) and check its CSRF token."""
+    if request.method != "POST":
+        return
+    form = await read_form(request)
+    request.state.form = form
+    sent = str(form.get("csrf") or request.headers.get("x-csrf-token") or "")
+    expected = str(request.session.get("csrf") or "")
+    if not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
+        raise CsrfRefused
+
+
+def form_of(request: Request) -> FormData:
+    return getattr(request.state, "form", None) or FormData()
+
+
+# ---------------------------------------------------------------- the signed-in actor
+
+
+def actor_for_token_hash(request: Request, token_hash: str) -> Actor | None:
+    """The token's actor, read exactly as the API's ``get_actor`` reads it (unknown or revoked → None)."""
+    with transaction(factory_of(request), write=False) as session:
+        row = TokenRepo(session).by_hash(token_hash)
+        if row is None:
+            return None
+        return Actor(name=row.name, role=Role(row.role), chains=frozenset(json.loads(row.chains)), token_id=row.id)
+
+
+def sign_in(request: Request, token: str) -> Actor | None:
+    """Check ``token``; on success start a new session (new CSRF token, the language kept)."""
+    token_hash = hash_token(token)
+    actor = actor_for_token_hash(request, token_hash)
+    if actor is None:
+        return None
+    lang = request.session.get("lang")
+    request.session.clear()
+    if lang:
+        request.session["lang"] = lang
+    request.session["token"] = token_hash
+    request.session["csrf"] = secrets.token_urlsafe(32)
+    request.state.actor = actor
+    return actor
+
+
+def sign_out(request: Request) -> None:
+    lang = request.session.get("lang")
+    request.session.clear()
+    if lang:
+        request.session["lang"] = lang
+
+
+def session_actor(request: Request) -> Actor | None:
+    """Dependency: the signed-in actor, or None. A session whose token is gone is ended."""
+    token_hash = request.session.get("token")
+    if not token_hash:
+        return None
+    actor = actor_for_token_hash(request, str(token_hash))
+    if actor is None:
+        sign_out(request)
+        return None
+    request.state.actor = actor  # the request log names the actor, as for API calls
+    return actor
+
+
+def signed_in(request: Request) -> Actor:
+    """Dependency: the signed-in actor; otherwise the page redirects to the sign-in form."""
+    actor = session_actor(request)
+    if actor is None:
+        raise SignInRequired
+    return actor
+
+
+def signin_url(request: Request) -> str:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return "/signin" if target == "/" else f"/signin?next={quote(target, safe='')}"
+
+
+def safe_next(value: str | None) -> str:
+    """Where to go after signing in: a path of this site only (never ``//host`` or a URL)."""
+    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
+        return value
+    return "/"
+
+
+def web_ctx(request: Request, actor: Actor) -> Ctx:
+    """Who acts, under which request, at what moment: exactly as ``service.deps.get_ctx`` builds it."""
+    now = now_utc()
+    return Ctx(actor=actor, request_id=getattr(request.state, "request_id", None), now=now,
+               today=now.astimezone(settings_of(request).tz).date())
+
+
+def today_of(request: Request) -> date:
+    return now_utc().astimezone(settings_of(request).tz).date()
+
+
+# ---------------------------------------------------------------- flash messages (one-shot, after a redirect)
+
+
+def flash(request: Request, key: str, **params: str) -> None:
+    request.session["flash"] = [key, params]
+
+
+def pop_flash(request: Request) -> tuple[str, dict[str, str]] | None:
+    value = request.session.pop("flash", None)
+    if not value:
+        return None
+    key, params = value
+    return str(key), dict(params)
