@@ -196,23 +196,20 @@ class AuditLog:
         # SQLAlchemy stores SQLite datetimes as 'YYYY-MM-DD HH:MM:SS.ffffff' (naive UTC here).
         return func.replace(type_coerce(AuditEvent.at, String), " ", "T").concat("Z")
 
-    def stream_chain(self, batch: int = 10000) -> Iterator[tuple[audit_chain.ChainedEvent, str]]:
-        """Every event in seq order, in keyset batches (memory bounded by ``batch``)."""
+    def stream_rows(self, *, after: int = 0, batch: int = 10000) -> Iterator[Sequence[Any]]:
+        """Every event after ``after`` in seq order as plain rows ``(*ChainedEvent fields, hash)``, with ``at``
+        as the hashed RFC 3339 text. A server-side cursor (psycopg) or incremental fetch (sqlite3) keeps
+        memory bounded by one batch."""
         cols = (
             AuditEvent.seq, self._at_text(), AuditEvent.actor_name, AuditEvent.actor_role, AuditEvent.request_id,
             AuditEvent.action, AuditEvent.entity, AuditEvent.entity_id, AuditEvent.data, AuditEvent.prev_hash,
+            AuditEvent.hash,
         )
-        event = audit_chain.ChainedEvent
-        last = 0
-        while True:
-            rows = self.session.execute(
-                select(*cols, AuditEvent.hash).where(AuditEvent.seq > last).order_by(AuditEvent.seq).limit(batch)
-            ).all()
-            if not rows:
-                return
-            for r in rows:
-                yield event(*r[:10]), r[10]
-            last = rows[-1][0]
+        result = self.session.connection().execution_options(stream_results=True, yield_per=batch).execute(
+            select(*cols).where(AuditEvent.seq > after).order_by(AuditEvent.seq)
+        )
+        for rows in result.partitions():
+            yield from rows
 
     def for_entity(self, entity: str, entity_id: str) -> list[AuditEvent]:
         return list(

@@ -8,11 +8,11 @@ gives exactly ``canonical_json`` of the whole event (a test holds the two togeth
 
 from __future__ import annotations
 
-import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from hashlib import sha256
+from typing import Any, NamedTuple
 
 GENESIS = "0" * 64
 
@@ -28,9 +28,9 @@ def canonical_json(value: Any) -> str:
     return _encode(value)
 
 
-@dataclass(frozen=True, slots=True)
-class ChainedEvent:
-    """The hashed fields of an audit event. ``at`` is RFC 3339 UTC text; ``data`` canonical JSON text."""
+class ChainedEvent(NamedTuple):
+    """The hashed fields of an audit event, in storage order. ``at`` is RFC 3339 UTC text; ``data``
+    canonical JSON text. A tuple, so rows read from the database are events without copying."""
 
     seq: int
     at: str
@@ -44,25 +44,29 @@ class ChainedEvent:
     prev_hash: str
 
 
-def payload(event: ChainedEvent) -> str:
-    """Canonical JSON of every field but ``hash`` (keys in sorted order)."""
+def _payload(seq, at, actor_name, actor_role, request_id, action, entity, entity_id, data, prev_hash) -> str:  # noqa: ANN001
     return (
-        '{"action":' + _quote(event.action)
-        + ',"actor":{"name":' + _quote(event.actor_name) + ',"role":' + _quote(event.actor_role)
-        + '},"at":' + _quote(event.at)
-        + ',"data":' + event.data
-        + ',"entity":' + _quote(event.entity)
-        + ',"entity_id":' + _quote(event.entity_id)
-        + ',"prev_hash":' + _quote(event.prev_hash)
-        + ',"request_id":' + ("null" if event.request_id is None else _quote(event.request_id))
-        + ',"seq":' + str(int(event.seq))
+        '{"action":' + _quote(action)
+        + ',"actor":{"name":' + _quote(actor_name) + ',"role":' + _quote(actor_role)
+        + '},"at":' + _quote(at)
+        + ',"data":' + data
+        + ',"entity":' + _quote(entity)
+        + ',"entity_id":' + _quote(entity_id)
+        + ',"prev_hash":' + _quote(prev_hash)
+        + ',"request_id":' + ("null" if request_id is None else _quote(request_id))
+        + ',"seq":' + str(int(seq))
         + "}"
     )
 
 
+def payload(event: ChainedEvent) -> str:
+    """Canonical JSON of every field but ``hash`` (keys in sorted order)."""
+    return _payload(*event)
+
+
 def link(event: ChainedEvent) -> str:
     """The hash of ``event`` (which already names its predecessor's hash in ``prev_hash``)."""
-    return hashlib.sha256(payload(event).encode("utf-8")).hexdigest()
+    return sha256(_payload(*event).encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,19 +77,19 @@ class VerifyResult:
     first_bad_seq: int | None = None
 
 
-def verify(
-    rows: Iterable[tuple[ChainedEvent, str]], *, start_seq: int = 1, start_hash: str = GENESIS
-) -> VerifyResult:
-    """Walk ``(event, stored_hash)`` pairs in seq order; name the first event that breaks the chain.
+def verify(rows: Iterable[Sequence[Any]], *, start_seq: int = 1, start_hash: str = GENESIS) -> VerifyResult:
+    """Walk rows ``(*ChainedEvent fields, stored_hash)`` in seq order; name the first event that breaks the chain.
 
     An event is bad when its seq is not the next one (a row deleted or reordered), its ``prev_hash`` is not
     its predecessor's hash, or its stored hash is not the hash of its fields (a row changed).
     """
     expected_seq, prev = start_seq, start_hash
     count = 0
-    for event, stored in rows:
-        if event.seq != expected_seq or event.prev_hash != prev or link(event) != stored:
-            return VerifyResult(ok=False, events=count, head=prev, first_bad_seq=min(event.seq, expected_seq))
+    for row in rows:
+        fields, stored = row[:10], row[10]
+        seq, prev_hash = fields[0], fields[9]
+        if seq != expected_seq or prev_hash != prev or sha256(_payload(*fields).encode()).hexdigest() != stored:
+            return VerifyResult(ok=False, events=count, head=prev, first_bad_seq=min(seq, expected_seq))
         prev = stored
         expected_seq += 1
         count += 1

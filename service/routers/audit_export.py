@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Iterator
 from enum import StrEnum
 from typing import Annotated
 
-import orjson
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
-from service.db.repositories import AuditLog, rfc3339
-from service.db.tables import AuditEvent
+from service.db.repositories import AuditLog
 from service.deps import ReadSessionDep, require_roles
 from service.domain import errors as d
 from service.domain.access import Role
@@ -25,7 +25,7 @@ router = APIRouter(tags=["audit"], dependencies=[require_roles(Role.ADMIN, Role.
 CHUNK_ROWS = 2000
 COLUMNS = ("seq", "at", "actor_name", "actor_role", "request_id", "action", "entity", "entity_id", "data",
            "prev_hash", "hash")
-_dumps = orjson.dumps
+_q = json.encoder.c_encode_basestring  # type: ignore[attr-defined]  # a JSON string, UTF-8 kept
 
 
 class ExportFormat(StrEnum):
@@ -34,27 +34,27 @@ class ExportFormat(StrEnum):
 
 
 def _rows(engine: Engine, after: int) -> Iterator[list]:
-    """Server-side cursor (psycopg) / incremental fetch (sqlite3): memory bounded by one chunk."""
-    cols = [getattr(AuditEvent, c) for c in COLUMNS]
-    with engine.connect() as conn:
-        result = conn.execution_options(stream_results=True, yield_per=CHUNK_ROWS).execute(
-            select(*cols).where(AuditEvent.seq > after).order_by(AuditEvent.seq)
-        )
-        yield from result.partitions()
+    """Batches of stored rows (``at`` already as RFC 3339 text), from a session of the export's own."""
+    with Session(engine) as session:
+        batch: list = []
+        for row in AuditLog(session).stream_rows(after=after, batch=CHUNK_ROWS):
+            batch.append(row)
+            if len(batch) == CHUNK_ROWS:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
 
 
 def _ndjson(engine: Engine, after: int) -> Iterator[bytes]:
     """One JSON object per line, the shape of /audit/events items; ``data`` is spliced in as stored."""
     for rows in _rows(engine, after):
-        parts = []
-        for r in rows:
-            parts.append(
-                b'{"seq":%d,"at":"%s","actor":{"name":%s,"role":%s},"request_id":%s,"action":%s,"entity":%s,'
-                b'"entity_id":%s,"data":%s,"prev_hash":"%s","hash":"%s"}\n'
-                % (r[0], rfc3339(r[1]).encode(), _dumps(r[2]), _dumps(r[3]), _dumps(r[4]), _dumps(r[5]),
-                   _dumps(r[6]), _dumps(r[7]), r[8].encode(), r[9].encode(), r[10].encode())
-            )
-        yield b"".join(parts)
+        yield "".join([
+            f'{{"seq":{r[0]},"at":"{r[1]}","actor":{{"name":{_q(r[2])},"role":{_q(r[3])}}},'
+            f'"request_id":{"null" if r[4] is None else _q(r[4])},"action":{_q(r[5])},"entity":{_q(r[6])},'
+            f'"entity_id":{_q(r[7])},"data":{r[8]},"prev_hash":"{r[9]}","hash":"{r[10]}"}}\n'
+            for r in rows
+        ]).encode()
 
 
 def _csv(engine: Engine, after: int) -> Iterator[bytes]:
@@ -66,7 +66,7 @@ def _csv(engine: Engine, after: int) -> Iterator[bytes]:
     for rows in _rows(engine, after):
         buffer.seek(0)
         buffer.truncate()
-        writer.writerows((r[0], rfc3339(r[1]), *r[2:]) for r in rows)
+        writer.writerows(rows)
         yield buffer.getvalue().encode()
 
 

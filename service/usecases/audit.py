@@ -22,7 +22,7 @@ def list_events(
 def verify_chain(session: Session) -> audit_chain.VerifyResult:
     """Recompute every hash in seq order, streaming; then check the head row names the last event."""
     log = AuditLog(session)
-    result = audit_chain.verify(log.stream_chain())
+    result = audit_chain.verify(log.stream_rows())
     if not result.ok:
         return result
     head_seq, head_hash = log.head()
