@@ -115,31 +115,61 @@ class RssSampler:
         return self.peak - self.baseline
 
 
+def _wait_ready(base: str, path: str, proc: subprocess.Popen) -> None:
+    for _ in range(300):
+        if proc.poll() is not None:
+            raise RuntimeError(f"{base} exited with {proc.returncode} before it was ready")
+        try:
+            if httpx.get(f"{base}{path}", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{base} did not start")
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 @contextmanager
-def service(url: str, *, workers: int = 1, token_role: str = "admin"):
-    """``chain-ledger serve`` on a free port; yields (base_url, headers, pid)."""
+def service(url: str, *, workers: int = 1, token_role: str = "admin", log_level: str = "INFO"):
+    """``chain-ledger serve`` on a free port; yields (base_url, headers, pid).
+
+    It runs as deployed: one JSON access-log line per request (INFO, to /dev/null here), webhook worker off."""
     token = cli("token", "create", "--role", token_role, "--name", "bench", url=url)
     port = free_port()
-    env = {**os.environ, "LEDGER_DATABASE_URL": url, "LEDGER_LOG_LEVEL": "WARNING",
+    env = {**os.environ, "LEDGER_DATABASE_URL": url, "LEDGER_LOG_LEVEL": log_level,
            "LEDGER_WEBHOOK_WORKER": "false"}
     proc = subprocess.Popen([str(Path(sys.executable).parent / "chain-ledger"), "serve", "--port", str(port),
                              "--workers", str(workers)], env=env, cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(200):
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        else:
-            raise RuntimeError("service did not start")
+        _wait_ready(base, "/readyz", proc)
         yield base, {"Authorization": f"Bearer {token}"}, proc.pid
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        _stop(proc)
+
+
+@contextmanager
+def reference(url: str, *, workers: int = 1, env: dict[str, str] | None = None):
+    """The bare reference app (bench/reference.py) under uvicorn on a free port; yields (base_url, pid)."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "bench.reference:app", "--host", "127.0.0.1", "--port", str(port),
+         "--workers", str(workers), "--log-level", "warning", "--no-access-log"],
+        env={**os.environ, "BENCH_REF_DATABASE_URL": url, **(env or {})}, cwd=ROOT,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_ready(base, "/healthz", proc)
+        yield base, proc.pid
+    finally:
+        _stop(proc)

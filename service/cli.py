@@ -45,14 +45,50 @@ def serve(
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
     workers: Annotated[int, typer.Option(help="Processes (keep 1 on SQLite: one writer).")] = 1,
 ) -> None:
-    """Migrate the database, then serve the API."""
+    """Migrate the database, then serve the API (with the webhook delivery worker unless
+    LEDGER_WEBHOOK_WORKER=false)."""
+    import os
+
     import uvicorn
 
     _migrate()
+    os.environ.setdefault("LEDGER_WEBHOOK_WORKER", "true")
+    get_settings.cache_clear()
     uvicorn.run(
         "service.main:create_app", factory=True, host=host, port=port, workers=workers,
         log_config=None, access_log=False,
     )
+
+
+@app.command()
+def worker(
+    once: Annotated[bool, typer.Option("--once", help="Deliver what is due now, then exit.")] = False,
+) -> None:
+    """Run the webhook delivery worker alone (as many as you like on PostgreSQL; they never double-send)."""
+    import signal
+
+    from service.db.engine import make_engine, make_sessionmaker
+    from service.worker import DeliveryWorker
+
+    _migrate()
+    settings = get_settings()
+    engine = make_engine(settings.database_url)
+    delivery = DeliveryWorker(make_sessionmaker(engine), settings)
+    try:
+        if once:
+            total = 0
+            while (n := delivery.run_once()) > 0:
+                total += n
+            typer.echo(f"{total} deliveries attempted", err=True)
+            return
+        signal.signal(signal.SIGTERM, lambda *_: delivery.request_stop())
+        try:
+            delivery.run()
+        except KeyboardInterrupt:
+            pass
+    finally:
+        delivery.close()
+        engine.dispose()
 
 
 @token_app.command("create")

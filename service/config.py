@@ -36,6 +36,40 @@ class Settings(BaseSettings):
     warn_dispatch_months: int = Field(
         default=2, ge=1, le=24, description="Flag projects without a dispatch figure in this many completed months."
     )
+    # Web frontend (SPEC §8): the key that signs browser session cookies. Unset → a random one per process,
+    # so sessions end at restart and do not carry across workers or instances: set it for those deployments.
+    session_secret: str = Field(default="", repr=False, description="Signs the web frontend's session cookies.")
+    # Imports (SPEC §7): a file of more data rows is refused (422); split it. An import is one transaction that
+    # holds the audit chain (other writes wait) for about 10 ms per project: 2,000 rows stay well within
+    # SQLite's 30 s busy timeout.
+    import_max_rows: int = Field(default=2_000, ge=1, description="Most data rows one import may hold.")
+    # Webhooks (SPEC §7).
+    public_url: str = Field(
+        default="", description="The service's own public base URL (e.g. https://ledger.example.cn); webhooks may "
+        "not point at it (nor at the host and port a request reached the service on).",
+    )
+    webhook_worker: bool = Field(
+        default=False, description="Run the delivery worker inside the app (`chain-ledger serve` turns it on unless "
+        "LEDGER_WEBHOOK_WORKER is set; `chain-ledger worker` runs it alone).",
+    )
+    webhook_retry_base_seconds: float = Field(default=5, gt=0, description="First retry delay; doubles per attempt.")
+    webhook_retry_max_seconds: float = Field(default=3600, gt=0, description="Cap of one retry delay.")
+    webhook_max_attempts: int = Field(default=10, ge=1, le=100, description="Attempts before a delivery is dead.")
+    webhook_timeout_seconds: float = Field(default=10, gt=0, description="Per-phase HTTP timeout of an attempt.")
+    webhook_lease_seconds: float = Field(
+        default=60, gt=0, description="How long a worker holds a claimed delivery (raised to 4 × timeout + 5 s)."
+    )
+    webhook_poll_seconds: float = Field(default=1.0, gt=0, description="Delivery worker's idle poll interval.")
+    webhook_batch_size: int = Field(default=20, ge=1, le=500, description="Deliveries one worker claims at once.")
+    webhook_concurrency: int = Field(default=4, ge=1, le=64, description="Parallel sends of one worker.")
+    webhook_allowed_hosts: str = Field(
+        default="", description="Comma-separated host names or IPs (`*.example.cn` for subdomains) that webhooks "
+        "may target; empty: any host.",
+    )
+
+    @property
+    def webhook_allowed_host_list(self) -> list[str]:
+        return [h.strip().lower().rstrip(".") for h in self.webhook_allowed_hosts.split(",") if h.strip()]
 
     @property
     def tz(self) -> ZoneInfo:

@@ -111,7 +111,11 @@ def _allowed_methods(request: Request) -> str | None:
     """Every method the app serves at this path. Starlette's 405 names only the first route that matched the
     path, so ``DELETE /chains/X`` would answer ``Allow: GET`` although ``PATCH`` is served there too."""
     methods: set[str] = set()
-    for template, operations in (request.app.openapi().get("paths") or {}).items():
+    paths = request.app.openapi().get("paths") or {}
+    if request.url.path in paths:  # a literal route (/projects/import) shadows the templates it also matches
+        methods = {m.upper() for m in paths[request.url.path] if m.upper() in _HTTP_METHODS}
+        return ", ".join(sorted(methods)) or None
+    for template, operations in paths.items():
         pattern = "^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template)) + "$"
         if re.match(pattern, request.url.path):
             methods |= {m.upper() for m in operations if m.upper() in _HTTP_METHODS}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 from contextlib import asynccontextmanager
 
 import anyio.to_thread
@@ -25,6 +26,7 @@ from service.routers import (
     cycle_times,
     dispatches,
     history,
+    imports,
     inspections,
     ledger,
     plans,
@@ -34,8 +36,12 @@ from service.routers import (
     schedule,
     system,
     warnings,
+    webhooks,
 )
 from service.routers.common import replay
+from service.web import routes as web
+from service.web.session import WebSessionMiddleware
+from service.worker import DeliveryWorker
 
 API_PREFIX = "/api/v1"
 
@@ -62,6 +68,14 @@ async def _purge_idempotency_keys(app: FastAPI, every_seconds: float = 3600) -> 
         await asyncio.sleep(every_seconds)
 
 
+def _session_secret(settings: Settings) -> str:
+    if settings.session_secret:
+        return settings.session_secret
+    get_logger(__name__).warning("session_secret_generated", hint="set LEDGER_SESSION_SECRET to keep web sessions "
+                                 "across restarts, workers and instances")
+    return secrets.token_urlsafe(32)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level)
@@ -72,8 +86,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Sync endpoints run in anyio's thread pool; a small pool beats 40 threads fighting over the GIL.
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.thread_limit
         purger = asyncio.create_task(_purge_idempotency_keys(app))
+        # Webhook delivery (SPEC §7): a worker thread when LEDGER_WEBHOOK_WORKER is on (`serve` turns it on).
+        worker = DeliveryWorker(app.state.sessions, settings).start() if settings.webhook_worker else None
+        app.state.webhook_worker = worker
         yield
         purger.cancel()
+        if worker is not None:
+            await run_in_threadpool(worker.stop)
         engine.dispose()
 
     app = FastAPI(
@@ -98,6 +117,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(system.root)
     app.include_router(system.api, prefix=API_PREFIX)
     app.include_router(reference.router, prefix=API_PREFIX)
+    app.include_router(imports.router, prefix=API_PREFIX)  # before /projects/{project_id}
     app.include_router(projects.router, prefix=API_PREFIX)
     app.include_router(ledger.router, prefix=API_PREFIX)
     app.include_router(plans.router, prefix=API_PREFIX)
@@ -106,6 +126,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(history.router, prefix=API_PREFIX)
     app.include_router(audit.router, prefix=API_PREFIX)
     app.include_router(audit_export.router, prefix=API_PREFIX)
+    app.include_router(webhooks.router, prefix=API_PREFIX)
+    # The web frontend (SPEC §8): pages at /, static files at /static, a signed session cookie for them only.
+    web.mount(app)
+    app.add_middleware(WebSessionMiddleware, secret_key=_session_secret(settings))
 
     if settings.cors_origin_list:
         app.add_middleware(

@@ -52,11 +52,27 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
+def _writer(engine: Engine) -> Engine:
+    """``engine`` with the WRITE option (made once per engine): its transactions open with BEGIN IMMEDIATE on
+    SQLite."""
+    writer = getattr(engine, "_ledger_writer", None)
+    if writer is None:
+        writer = engine.execution_options(**{WRITE: True})
+        engine._ledger_writer = writer  # type: ignore[attr-defined]
+    return writer
+
+
 @contextmanager
 def transaction(factory: sessionmaker[Session], *, write: bool) -> Iterator[Session]:
-    """One transaction: commits on success, rolls back on any exception."""
-    with factory() as session:
-        if write:
+    """One transaction: commits on success, rolls back on any exception.
+
+    A write transaction takes SQLite's write lock at its first statement, not on entry: a request's session is
+    entered by a dependency in one worker thread and used by the endpoint in another, and a lock held in between
+    while every worker thread waits for it deadlocks until busy_timeout ("database is locked", a 500)."""
+    bind = factory.kw.get("bind")
+    lazy = write and isinstance(bind, Engine)
+    with factory(**({"bind": _writer(bind)} if lazy else {})) as session:
+        if write and not lazy:
             session.connection(execution_options={WRITE: True})
         try:
             yield session

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import Header, Query, Request
-from pydantic import AfterValidator, AwareDatetime, BaseModel
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
@@ -26,13 +26,23 @@ def _utc(value: datetime) -> datetime:
         raise ValueError("is out of range once converted to UTC") from exc
 
 
+_RFC3339_START = re.compile(r"^\s*\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
+
+
+def _rfc3339_text(value: Any) -> Any:
+    """Timestamps are RFC 3339 text: pydantic alone would read a bare number as Unix seconds (``0.5`` → 1970)."""
+    if isinstance(value, str) and not _RFC3339_START.match(value):
+        raise ValueError("must be an RFC 3339 timestamp such as 2026-05-05T00:00:00+08:00")
+    return value
+
+
 #: A timestamp query parameter: RFC 3339 with an offset (a naive time would be ambiguous), as UTC.
-Instant = Annotated[AwareDatetime, AfterValidator(_utc)]
+Instant = Annotated[AwareDatetime, BeforeValidator(_rfc3339_text), AfterValidator(_utc)]
 
 Limit = Annotated[int, Query(ge=1, le=500, description="Page size (default 50, max 500).")]
 Cursor = Annotated[str | None, Query(max_length=512, description="Opaque cursor from `next_cursor`.")]
 AsOf = Annotated[
-    datetime | None,
+    Annotated[datetime, BeforeValidator(_rfc3339_text)] | None,
     Query(description="Read the state the ledger knew at this moment (RFC 3339 with a time zone)."),
 ]
 IfMatch = Annotated[

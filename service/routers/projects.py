@@ -44,6 +44,7 @@ def create_project(request: Request, body: ProjectCreate, session: SessionDep, c
 @router.get("/projects", response_model=Page[ProjectRead], operation_id="list_projects", responses=responses(401, 422),
             description="Ordered by id (creation order). `q` matches name or investor literally (`%`, `_` too).")
 def list_projects(
+    request: Request,
     session: SessionDep,
     chain: Annotated[str | None, Query(max_length=32)] = None,
     district: Annotated[str | None, Query(max_length=32)] = None,
@@ -54,13 +55,15 @@ def list_projects(
     include_voided: bool = False,
     cursor: Cursor = None,
     limit: Limit = 50,
-) -> Page[ProjectRead]:
+) -> Response:
     after = cursor_values(cursor, 1, types=(str,))
     f = ProjectFilter(chain=chain, district=district, stage=stage.value if stage else None, key=key, major=major,
                       q=q, include_voided=include_voided)
-    rows = uc.list_projects(session, f=f, after=after[0] if after else None, limit=limit + 1)
-    return Page[ProjectRead](items=[project_read(p) for p in rows[:limit]],
-                             next_cursor=next_cursor(rows, limit, lambda p: [p.id]))
+    rows = uc.list_project_rows(session, f=f, after=after[0] if after else None, limit=limit + 1)
+    # Serialised once here (as get_project does): returning the model would have FastAPI validate the whole
+    # page again in a worker thread while the request's session still holds its connection (docs/performance.md).
+    return respond(request, None, Page[ProjectRead](items=[project_read(p) for p in rows[:limit]],
+                                                    next_cursor=next_cursor(list(rows), limit, lambda p: [p.id])))
 
 
 @router.get("/projects/{project_id}", response_model=ProjectRead, operation_id="get_project",
@@ -74,7 +77,7 @@ def get_project(
     if as_of is not None:
         p = history_uc.project_as_of(session, project_id=project_id, as_of=as_of, now=ctx.now)
     else:
-        p = uc.get_project(session, project_id=project_id)
+        p = uc.read_project(session, project_id=project_id)
     return respond(request, None, project_read(p), version=p.version)
 
 

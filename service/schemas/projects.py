@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 
 from service.domain.stages import Stage, is_major
 from service.schemas.common import Amount, Code, Day, Input, LongText, Name, ShortText
@@ -27,7 +27,7 @@ class ProjectCreate(Input):
     district: Code
     investor: Name
     planned_investment: Amount
-    is_key: bool = False
+    is_key: StrictBool = False  # JSON true/false only: "yes" or "0" is refused, not coerced
     stage: Stage = Field(
         default=Stage.SIGNED,
         description="`signed`, or a later stage for historical backfill (every earlier milestone then given).",
@@ -43,7 +43,7 @@ class ProjectUpdate(Input):
     district: Code | None = None
     investor: Name | None = None
     planned_investment: Amount | None = None
-    is_key: bool | None = None
+    is_key: StrictBool | None = None
 
 
 class ProjectRead(BaseModel):

@@ -1,4 +1,5 @@
-"""Helpers shared by use cases: optimistic versions and the audit append with before/after."""
+"""Helpers shared by use cases: optimistic versions and the audit append with before/after (and the webhook
+outbox rows of the event, in the same transaction)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from service.db.repositories import AuditLog, diff
+from service.db.webhooks import Outbox
 from service.deps import Ctx
 from service.domain import errors as d
 
@@ -33,10 +35,11 @@ def audit(
     changed_only: bool = True,
     extra: dict[str, Any] | None = None,
 ) -> None:
-    """Append one event; for updates only the fields that changed are kept in before/after."""
+    """Append one event; for updates only the fields that changed are kept in before/after. Every subscription
+    that wants the event's action gets an outbox row in the same transaction (SPEC §7)."""
     if before is not None and after is not None and changed_only:
         before, after = diff(before, after)
-    AuditLog(session).append(
+    event = AuditLog(session).append(
         actor=ctx.actor,
         request_id=ctx.request_id,
         action=action,
@@ -47,3 +50,4 @@ def audit(
         now=ctx.now,
         extra=extra,
     )
+    Outbox(session).enqueue(event)

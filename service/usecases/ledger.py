@@ -94,8 +94,9 @@ def iter_ledger(
 ) -> Iterator[tuple[Stage, Iterator[Row[Any]]]]:
     """Each list with every one of its items (no limit), in milestone-date order, for exports.
 
-    Lazy: a list's rows are fetched in batches while its iterator is consumed (one list after the other)."""
+    Lazy: a list's rows are fetched in batches while its iterator is consumed (one list after the other). ``as_of``
+    is checked at the call, not at the first item: a streamed export has sent its 200 by then, and a 422 raised
+    inside the stream would break the response instead of answering it."""
     q = _queries(session, as_of, now)
     q.snapshot()
-    for lst in LISTS:
-        yield lst, q.stream_items(lst, f, period.start, period.end)
+    return ((lst, q.stream_items(lst, f, period.start, period.end)) for lst in LISTS)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -112,6 +114,18 @@ def get_project(session: Session, *, project_id: str, for_update: bool = False) 
 
 def list_projects(session: Session, *, f: ProjectFilter, after: str | None, limit: int) -> list[Project]:
     return ProjectRepo(session).page(f, after=after, limit=limit)
+
+
+def read_project(session: Session, *, project_id: str) -> Row[Any]:
+    """The project as a Core row (the API's read path: no ORM object)."""
+    row = ProjectRepo(session).row(project_id)
+    if row is None:
+        raise d.NotFound(f"No project '{project_id}'.")
+    return row
+
+
+def list_project_rows(session: Session, *, f: ProjectFilter, after: str | None, limit: int) -> Sequence[Row[Any]]:
+    return ProjectRepo(session).page_rows(f, after=after, limit=limit)
 
 
 def _load_for_write(

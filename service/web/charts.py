@@ -45,7 +45,7 @@ def _ticks(top: int) -> list[int]:
 
 def grouped_bars(
     categories: Sequence[str], series: Sequence[Series], *, title: str, desc: str, unit: str = "",
-    width: int = 760, height: int = 280,
+    width: int = 1000, height: int = 300,
 ) -> Markup:
     """A grouped bar chart: one group per category (a month), one bar per series (a list)."""
     left, right, top, bottom, legend_h = 36, 8, 10, 26, 26

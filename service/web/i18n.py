@@ -49,6 +49,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "common.count": {"zh": "项目数", "en": "Projects"},
     "common.investment": {"zh": "投资（万元）", "en": "Investment (万元)"},
     "common.year": {"zh": "年度", "en": "Year"},
+    "common.label": {"zh": "{label}：{value}", "en": "{label}: {value}"},
     "common.readonly": {"zh": "当前角色只能查看，不能修改。", "en": "Your role can view this page but not change it."},
     # ------------------------------------------------------------ sign-in
     "auth.title": {"zh": "登录", "en": "Sign in"},
@@ -109,6 +110,7 @@ MESSAGES: dict[str, dict[str, str]] = {
                          "en": "Each card moves to its next stage in one step: pick the date, press the button."},
     "chain.board_count": {"zh": "{n} 个", "en": "{n}"},
     "chain.board_more": {"zh": "另有项目未显示，请在台帐中查看。", "en": "More projects are not shown; see the ledger."},
+    "chain.move_failed": {"zh": "“{name}”未能变更阶段：", "en": "“{name}” was not moved:"},
     "chain.board_empty": {"zh": "暂无项目", "en": "No projects"},
     "chain.cancelled": {"zh": "已终止项目（{n}）", "en": "Cancelled projects ({n})"},
     "chain.schedule": {"zh": "{year}年跟踪督办日程（月调度 · 季观摩 · 年考评）",
@@ -410,7 +412,9 @@ def _stage(lang: str, code: str) -> str:
 
 def _stages(lang: str, codes: str) -> str:
     sep = "、" if lang == "zh" else ", "
-    return sep.join(_stage(lang, c.strip()) for c in codes.split(",") if c.strip())
+    found = [c.strip() for c in codes.split(",") if c.strip()]
+    found.sort(key=lambda c: _STAGE_CODES.index(c) if c in _STAGE_CODES else len(_STAGE_CODES))
+    return sep.join(_stage(lang, c) for c in found)
 
 
 def _month_label(lang: str, text: str) -> str:

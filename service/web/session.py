@@ -163,8 +163,11 @@ def signed_in(request: Request) -> Actor:
 
 
 def signin_url(request: Request) -> str:
+    """The sign-in form, coming back to this page afterwards (a form's POST target is not a page: back to /)."""
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    return "/signin" if target == "/" else f"/signin?next={quote(target, safe='')}"
+    if request.method != "GET" or target == "/":
+        return "/signin"
+    return f"/signin?next={quote(target, safe='')}"
 
 
 def safe_next(value: str | None) -> str:

@@ -1,0 +1,251 @@
+"""``python -m bench [--db sqlite|postgres] [--quick]``: the service against a bare reference doing the same work.
+
+One run: a fresh database, ``chain-ledger seed --synthetic N`` (100,000 projects ≈ 1 M audit events; ``--quick``
+10,000), the service (``chain-ledger serve``, 1 worker on SQLite, 2 on PostgreSQL) and beside it the reference
+(bench/reference.py under uvicorn, same worker count). wrk drives both with the same load from its own process,
+one operation after the other (warm-up, then measured), then the audit export and verify rows of bench/audit.py.
+Writes bench/results/<date>-<db>[-quick].json, docs/performance.md's table and docs/performance-<db>.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import tempfile
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import httpx
+from sqlalchemy import create_engine, text
+
+from bench import audit, report
+from bench.common import Database, cli, machine, new_database, reference, service
+from bench.load import LoadConfig, measure, require_wrk, write_lines
+
+NEXT = {"signed": "started", "started": "in_production", "in_production": "at_capacity"}
+STEPS = ("started", "in_production", "at_capacity")
+
+
+def _today(tz: str) -> date:
+    return datetime.now(ZoneInfo(tz)).date()
+
+
+# ---------------------------------------------------------------- workloads
+
+
+class Workload:
+    """The request mixes: files of paths for GETs, a pool of transitions rebuilt from the database."""
+
+    def __init__(self, db: Database, workdir: Path, tz: str, *, seed: int = 8):
+        self.db, self.dir, self.tz = db, workdir, tz
+        self.rng = random.Random(seed)
+        self.engine = create_engine(db.url)
+        self.pools = 0
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def paths(self) -> dict[str, str]:
+        with self.engine.connect() as conn:
+            ids = [r[0] for r in conn.execute(text("SELECT id FROM project WHERE voided_at IS NULL ORDER BY id"))]
+            chains = [r[0] for r in conn.execute(text("SELECT code FROM chain ORDER BY code"))]
+        today = _today(self.tz)
+        sample = self.rng.sample(ids, min(5000, len(ids)))
+        months, first = [], today.replace(day=1)
+        for _ in range(12):  # the twelve complete months before this one
+            first = (first - timedelta(days=1)).replace(day=1)
+            months.append(f"{first:%Y-%m}")
+        chain_order = chains[:]
+        self.rng.shuffle(chain_order)
+        return {
+            "list": write_lines(self.dir / "list.txt",
+                                [f"/api/v1/projects?chain={c}&limit=50" for c in chain_order]),
+            "get": write_lines(self.dir / "get.txt", [f"/api/v1/projects/{i}" for i in sample]),
+            "summary": write_lines(self.dir / "summary.txt",
+                                   [f"/api/v1/ledger/summary?period={y}" for y in range(today.year - 2, today.year + 1)]),
+            "month": write_lines(self.dir / "month.txt", [f"/api/v1/ledger?period={m}" for m in months]),
+        }
+
+    def transition_pool(self) -> tuple[str, int]:
+        """Every remaining forward step of every live project, round by round (each project's next step first,
+        then the step after …), shuffled within a round: a project's second step is thousands of requests after
+        its first. Dated today (never in the future, never before a milestone: synthetic ones are ≤ today)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(text("SELECT id, stage FROM project WHERE voided_at IS NULL "
+                                     "AND stage IN ('signed', 'started', 'in_production')")).all()
+        on = _today(self.tz).isoformat()
+        lines: list[str] = []
+        current = {pid: stage for pid, stage in rows}
+        while current:
+            step = [(pid, NEXT[stage]) for pid, stage in current.items()]
+            self.rng.shuffle(step)
+            lines += [f"{pid} {to} {on}" for pid, to in step]
+            current = {pid: to for pid, to in step if to in NEXT}
+        self.pools += 1
+        return write_lines(self.dir / f"pool-{self.pools}.txt", lines), len(lines)
+
+
+OPERATIONS = [
+    # key, name, target (ratio of req/s), note
+    ("list", "list projects (?chain=Cxx&limit=50)", 0.7),
+    ("get", "get a project", 0.7),
+    ("transition", "stage transition (+ audit append)", 0.6),
+    ("summary", "ledger summary (a year, by chain)", round(1 / 1.3, 3)),
+    ("month", "ledger (a month, ≤500 items per list)", 0.7),
+]
+
+
+# ---------------------------------------------------------------- equivalence (the reference does the same work)
+
+
+def _same(a: object, b: object) -> bool:
+    return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
+
+
+def check_equivalence(sbase: str, headers: dict, rbase: str, paths: dict[str, str], wl: Workload) -> None:
+    """The reference answers the same JSON as the service (GETs), and a transition on each gives the same shape."""
+    with httpx.Client(timeout=30) as client:
+        for key, file in paths.items():
+            path = Path(file).read_text().splitlines()[0]
+            s = client.get(sbase + path, headers=headers)
+            r = client.get(rbase + path)
+            if s.status_code != 200 or r.status_code != 200 or not _same(s.json(), r.json()):
+                raise SystemExit(f"reference differs from the service on {path}: {s.status_code} {r.status_code}\n"
+                                 f"{s.text[:500]}\n{r.text[:500]}")
+        pool, _ = wl.transition_pool()
+        (a_id, a_to, on), (b_id, b_to, _) = [line.split() for line in Path(pool).read_text().splitlines()[:2]]
+        s = client.post(f"{sbase}/api/v1/projects/{a_id}/transitions", json={"to": a_to, "on": on}, headers=headers)
+        r = client.post(f"{rbase}/api/v1/projects/{b_id}/transitions", json={"to": b_to, "on": on})
+        if s.status_code != 200 or r.status_code != 200 or set(s.json()) != set(r.json()) \
+                or r.json()["stage"] != b_to or r.json()["milestones"][b_to] != on:
+            raise SystemExit(f"transition differs: {s.status_code} {s.text[:300]} / {r.status_code} {r.text[:300]}")
+
+
+# ---------------------------------------------------------------- the run
+
+
+def _median_run(runs: list[dict]) -> dict:
+    """Of repeated runs, the one with the median req/s (its latencies and memory come along)."""
+    ordered = sorted(runs, key=lambda r: r["rps"])
+    return ordered[len(ordered) // 2]
+
+
+def run_load(sbase: str, headers: dict, spid: int, rbase: str, rpid: int, wl: Workload, cfg: LoadConfig,
+             repeat: int, only: set[str] | None) -> list[dict]:
+    token = headers["Authorization"].split(" ", 1)[1]
+    paths = wl.paths()
+    check_equivalence(sbase, headers, rbase, paths, wl)
+    results = []
+    for key, name, target in OPERATIONS:
+        if only and key not in only:
+            continue
+        runs: dict[str, list[dict]] = {"service": [], "reference": []}
+        for _ in range(repeat):
+            for side, base, pid, tok in (("service", sbase, spid, token), ("reference", rbase, rpid, "")):
+                if key == "transition":
+                    def prepare(tok: str = tok) -> list[str]:
+                        pool, _n = wl.transition_pool()
+                        return [pool, str(cfg.threads), tok]
+
+                    res = measure(base, pid, "transition.lua", [], cfg, prepare=prepare)
+                else:
+                    res = measure(base, pid, "paths.lua", [paths[key], tok], cfg)
+                runs[side].append(res)
+                print(f"  {key:<10} {side:<9} {res['rps']:>9.0f} req/s  p50 {res['p50_us'] / 1000:6.1f} ms  "
+                      f"p99 {res['p99_us'] / 1000:7.1f} ms  errors {res['non_2xx_or_socket_errors']}"
+                      + ("  (pool exhausted)" if res.get("exhausted") else ""), flush=True)
+        svc, ref = _median_run(runs["service"]), _median_run(runs["reference"])
+        results.append({
+            "name": name, "key": key, "service": round(svc["rps"]), "reference": round(ref["rps"]), "unit": "req/s",
+            "ratio": round(svc["rps"] / ref["rps"], 3) if ref["rps"] else 0.0, "target": target, "direction": "higher_is_better",
+            "p50_ms": round(svc["p50_us"] / 1000, 2), "p99_ms": round(svc["p99_us"] / 1000, 2),
+            "peak_rss_mb": round(svc["peak_rss_mb"], 1),
+            "reference_p50_ms": round(ref["p50_us"] / 1000, 2), "reference_p99_ms": round(ref["p99_us"] / 1000, 2),
+            "reference_peak_rss_mb": round(ref["peak_rss_mb"], 1),
+            "service_errors": svc["errors"], "reference_errors": ref["errors"],
+            "requests": {"service": svc["requests"], "reference": ref["requests"]},
+            "runs": {side: [round(r["rps"]) for r in rs] for side, rs in runs.items()},
+            "reference_name": "plain ASGI + " + ("asyncpg" if wl.db.kind == "postgres" else "sqlite3"),
+        })
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--quick", action="store_true", help="10,000 projects, shorter runs")
+    parser.add_argument("--projects", type=int, help="synthetic projects (default 100,000; --quick 10,000)")
+    parser.add_argument("--duration", type=int, help="measured seconds per run (default 12; --quick 8)")
+    parser.add_argument("--warmup", type=int, help="warm-up seconds before each run (default 3; --quick 2)")
+    parser.add_argument("--repeat", type=int, help="runs per operation and side, median kept (default 3; --quick 1)")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--only", help="comma-separated operations: list,get,transition,summary,month,audit")
+    parser.add_argument("--no-write", action="store_true", help="print only; write no results or docs")
+    args = parser.parse_args()
+    require_wrk()
+    quick = args.quick
+    size = args.projects or (10_000 if quick else 100_000)
+    cfg = LoadConfig(duration=args.duration or (8 if quick else 12), warmup=args.warmup if args.warmup is not None
+                     else (2 if quick else 3), connections=args.connections, threads=args.threads)
+    repeat = args.repeat or (1 if quick else 3)
+    only = set(args.only.split(",")) if args.only else None
+    workers = 1 if args.db == "sqlite" else 2
+    from service.config import get_settings
+
+    tz = get_settings().timezone
+    started = time.perf_counter()
+    load_start = Path("/proc/loadavg").read_text().split()[:3]
+    if float(load_start[0]) > 1.5:
+        print(f"warning: the machine is busy (load average {' '.join(load_start)}): figures will be noisy; the "
+              "service's thread hops suffer more from a busy CPU than the single-threaded reference", flush=True)
+    with tempfile.TemporaryDirectory(prefix="chain-ledger-bench-") as tmp:
+        db = new_database(args.db, Path(tmp))
+        try:
+            cli("migrate", url=db.url)
+            t0 = time.perf_counter()
+            seeded = cli("seed", "--synthetic", str(size), url=db.url)
+            seed_s = time.perf_counter() - t0
+            print(f"{args.db}: {seeded} in {seed_s:.0f} s", flush=True)
+            wl = Workload(db, Path(tmp), tz)
+            results: list[dict] = []
+            try:
+                with service(db.url, workers=workers) as (sbase, headers, spid):
+                    if only is None or only - {"audit"}:
+                        with reference(db.url, workers=workers) as (rbase, rpid):
+                            results += run_load(sbase, headers, spid, rbase, rpid, wl, cfg, repeat, only)
+                    if only is None or "audit" in only:
+                        for row in audit.run(db, sbase, headers, spid, repeat=repeat):
+                            print(f"  {row['name']}: service {row['service']:,} {row['unit']}, reference "
+                                  f"{row['reference']:,}, ratio {row['ratio']}, server memory growth "
+                                  f"{row['rss_growth_mb']} MB", flush=True)
+                            results.append(row)
+            finally:
+                wl.close()
+            with create_engine(db.url).connect() as conn:
+                events = conn.execute(text("SELECT count(*) FROM audit_event")).scalar_one()
+        finally:
+            db.drop()
+    doc = {
+        "machine": machine(), "db": args.db,
+        "size": {"projects": size, "audit_events_seeded": int(seeded.split(", ")[1].split()[0]),
+                 "audit_events_at_end": events},
+        "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "quick": quick,
+        "load": {"tool": "wrk", "connections": cfg.connections, "threads": cfg.threads, "duration_s": cfg.duration,
+                 "warmup_s": cfg.warmup, "repeat": repeat, "workers": workers},
+        "loadavg_start": " ".join(load_start), "loadavg_end": " ".join(Path("/proc/loadavg").read_text().split()[:3]),
+        "seed_seconds": round(seed_s), "total_seconds": round(time.perf_counter() - started),
+        "results": results,
+    }
+    print(report.table(doc))
+    if not args.no_write:
+        path = report.write_results(doc)
+        report.render_docs()
+        print(f"wrote {path}, docs/performance.md, docs/performance-{args.db}.png")
+
+
+if __name__ == "__main__":
+    main()

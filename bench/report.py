@@ -1,0 +1,151 @@
+"""Results: bench/results/<date>-<db>[-quick].json, the tables in docs/performance.md, docs/performance-<db>.png.
+
+``python -m bench.report`` re-renders the docs from the newest results of each database (a full run is
+preferred to a quick one). Only the blocks between ``<!-- results:<db> -->`` and ``<!-- /results:<db> -->``
+markers are rewritten; the prose around them is kept.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+DOCS = ROOT / "docs"
+PERF = DOCS / "performance.md"
+DBS = ("sqlite", "postgres")
+
+
+def met(row: dict) -> bool:
+    ok = row["ratio"] >= row["target"] if row["direction"] == "higher_is_better" else row["ratio"] <= row["target"]
+    if row.get("rss_growth_mb") is not None and row["name"].startswith("audit export"):
+        ok = ok and row["rss_growth_mb"] < 50
+    return ok
+
+
+def _num(value: float | int | None, digits: int = 0) -> str:
+    if value is None:
+        return "–"
+    return f"{value:,.{digits}f}"
+
+
+def table(doc: dict) -> str:
+    head = ("| operation | unit | service | reference | ratio | target | met | p50 ms | p99 ms | service peak RSS MB |\n"
+            "| --- | --- | ---: | ---: | ---: | ---: | :-: | ---: | ---: | ---: |\n")
+    lines = []
+    for r in doc["results"]:
+        target = ("≥ " if r["direction"] == "higher_is_better" else "≤ ") + f"{r['target']:.2f}"
+        rss = _num(r.get("peak_rss_mb"), 1)
+        if r.get("rss_growth_mb") is not None:
+            rss += f" (+{r['rss_growth_mb']:.1f})"
+        p50 = _num(r.get("p50_ms"), 1)
+        p99 = _num(r.get("p99_ms"), 1)
+        if r.get("reference_p50_ms") is not None:
+            p50 += f" ({r['reference_p50_ms']:.1f})"
+            p99 += f" ({r['reference_p99_ms']:.1f})"
+        lines.append(f"| {r['name']} | {r['unit']} | {_num(r['service'])} | {_num(r['reference'])} | "
+                     f"{r['ratio']:.2f} | {target} | {'✅' if met(r) else '❌'} | {p50} | {p99} | {rss} |")
+    return head + "\n".join(lines) + "\n"
+
+
+def _caption(doc: dict) -> str:
+    m, load, size = doc["machine"], doc["load"], doc["size"]
+    return (f"{doc['date']} · {m['cpus']} cores ({m['cpu']}), Python {m['python']} · "
+            f"{size['projects']:,} projects, {size['audit_events_seeded']:,} audit events seeded · "
+            f"wrk {load['connections']} connections, {load['threads']} threads, {load['warmup_s']} s warm-up + "
+            f"{load['duration_s']} s measured, median of {load['repeat']} · {load['workers']} worker(s) each · "
+            f"seeding took {doc['seed_seconds']} s, the whole run {doc['total_seconds']} s · load average at start "
+            f"{doc.get('loadavg_start', '?')}, at end {doc.get('loadavg_end', '?')}")
+
+
+def results_path(doc: dict) -> Path:
+    day = doc["date"][:10]
+    return RESULTS / f"{day}-{doc['db']}{'-quick' if doc.get('quick') else ''}.json"
+
+
+def write_results(doc: dict) -> Path:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = results_path(doc)
+    path.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+    return path
+
+
+def latest(db: str) -> tuple[Path, dict] | None:
+    """The newest full run of ``db``, else the newest quick one."""
+    found = []
+    for path in RESULTS.glob(f"*-{db}*.json"):
+        doc = json.loads(path.read_text())
+        if doc.get("db") == db:
+            found.append((not doc.get("quick"), doc.get("date", ""), path, doc))
+    if not found:
+        return None
+    _, _, path, doc = max(found, key=lambda t: (t[0], t[1]))
+    return path, doc
+
+
+def plot(doc: dict, path: Path) -> None:
+    """Horizontal bars: each row's ratio, its target as a tick; green when met."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = doc["results"]
+    fig, ax = plt.subplots(figsize=(9, 0.55 * len(rows) + 1.6))
+    y = list(range(len(rows)))[::-1]
+    colors = ["#2e7d32" if met(r) else "#c62828" for r in rows]
+    ax.barh(y, [r["ratio"] for r in rows], color=colors, height=0.6)
+    for yi, r in zip(y, rows):
+        ax.plot([r["target"], r["target"]], [yi - 0.4, yi + 0.4], color="black", linewidth=2)
+        ax.text(r["ratio"] + 0.02, yi, f"{r['ratio']:.2f}", va="center", fontsize=9)
+    ax.set_yticks(y)
+    ax.set_yticklabels([r["name"] for r in rows], fontsize=9)
+    ax.axvline(1.0, color="grey", linestyle=":", linewidth=1)
+    ax.set_xlim(0, max(1.2, max(r["ratio"] for r in rows) + 0.2))
+    ax.set_xlabel("service / reference (higher is better; black tick = target)")
+    kind = "SQLite" if doc["db"] == "sqlite" else "PostgreSQL"
+    ax.set_title(f"chain-ledger vs bare reference, {kind}, {doc['size']['projects']:,} projects "
+                 f"({doc['date'][:10]}{', quick' if doc.get('quick') else ''})", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+_SKELETON = """# Performance
+
+Generated by `python -m bench` (see below); the blocks between the `results` markers are rewritten by each run.
+
+## SQLite
+
+<!-- results:sqlite -->
+<!-- /results:sqlite -->
+
+## PostgreSQL
+
+<!-- results:postgres -->
+<!-- /results:postgres -->
+"""
+
+
+def render_docs() -> None:
+    DOCS.mkdir(exist_ok=True)
+    text = PERF.read_text() if PERF.exists() else _SKELETON
+    for db in DBS:
+        found = latest(db)
+        if found is None:
+            continue
+        path, doc = found
+        png = DOCS / f"performance-{db}.png"
+        plot(doc, png)
+        block = (f"<!-- results:{db} -->\n_{_caption(doc)} · from `{path.relative_to(ROOT)}`_\n\n{table(doc)}\n"
+                 f"![ratios vs targets, {db}]({png.name})\n<!-- /results:{db} -->")
+        text = re.sub(rf"<!-- results:{db} -->.*?<!-- /results:{db} -->", lambda _m: block, text, flags=re.S)
+    PERF.write_text(text)
+
+
+if __name__ == "__main__":
+    render_docs()
+    print(f"rendered {PERF} at {datetime.now(UTC):%H:%M:%S}")

@@ -1,0 +1,139 @@
+"""Webhooks (SPEC §7): subscriptions, their deliveries and attempts; admin and integration tokens."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request
+from starlette.responses import Response
+
+from service.deps import CtxDep, SessionDep, require_roles, settings_of
+from service.domain.access import Role
+from service.errors import responses
+from service.routers.common import Cursor, Limit, cursor_values, next_cursor, respond
+from service.schemas.common import Page
+from service.schemas.webhooks import (
+    DeliveryRead,
+    DeliveryStatus,
+    WebhookCreate,
+    WebhookCreated,
+    WebhookRead,
+    delivery_read,
+    webhook_read,
+)
+from service.usecases import webhooks as uc
+
+router = APIRouter(
+    tags=["webhooks"], dependencies=[require_roles(Role.ADMIN, Role.INTEGRATION, action="manage webhooks")]
+)
+WebhookId = Annotated[str, Path(max_length=26)]
+DeliveryId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+DELIVERY_NOTE = (
+    "Events are written to an outbox in the transaction of the change (one row per matching subscription) and "
+    "delivered at least once by the delivery worker (`chain-ledger serve` runs one unless "
+    "`LEDGER_WEBHOOK_WORKER=false`; `chain-ledger worker` runs one alone): `POST` of the JSON body "
+    "`{type, timestamp, data}` signed per Standard Webhooks (`webhook-id: msg_<audit seq>`, `webhook-timestamp`, "
+    "`webhook-signature: v1,<base64 HMAC-SHA256>` with the subscription's secret). A 2xx answer delivers; "
+    "anything else (or a timeout, a connection error, a redirect) is retried after an exponential backoff with "
+    "jitter from `LEDGER_WEBHOOK_RETRY_BASE_SECONDS` (default 5 s, doubling, half of it random) until "
+    "`LEDGER_WEBHOOK_MAX_ATTEMPTS` (default 10) attempts, then the delivery is `dead`. Per subscription and "
+    "entity (e.g. one project) events go out in order: a later one waits until every earlier one is delivered "
+    "or dead. Several workers on PostgreSQL claim rows with `SELECT … FOR UPDATE SKIP LOCKED` and a lease, so "
+    "none is sent twice by two workers (a receiver may still see a retry of a message whose answer it did "
+    "not send in time: deduplicate on `webhook-id`). `problem.overdue` is not an event (overdue is reached by "
+    "the passing of time, not by an audited write)."
+)
+
+
+def _own_origins(request: Request) -> tuple[list[uc.Origin], list[int]]:
+    """Where this service is reached: LEDGER_PUBLIC_URL, the Host of this request, the socket it came in on."""
+    own: list[uc.Origin] = []
+    public = uc.origin_of(settings_of(request).public_url) if settings_of(request).public_url else None
+    if public:
+        own.append(public)
+    host = uc.origin_of(str(request.base_url))
+    if host:
+        own.append(host)
+    ports: list[int] = []
+    server = request.scope.get("server")
+    if server and server[0] and server[1]:
+        own.append(uc.Origin(str(server[0]).lower(), int(server[1])))
+        ports.append(int(server[1]))
+    return own, ports
+
+
+@router.post("/webhooks", status_code=201, response_model=WebhookCreated, operation_id="create_webhook",
+             responses=responses(400, 401, 403, 422),
+             description="Subscribes `url` to `events`. The answer carries the signing `secret` once "
+             "(`whsec_<base64>`; an Idempotency-Key replay repeats it). The URL must be http(s); private and "
+             "loopback addresses are allowed except the service's own address — `LEDGER_PUBLIC_URL`, the host and "
+             "port this request reached, or any address of this machine on the port the service listens on "
+             "(422). When `LEDGER_WEBHOOK_ALLOWED_HOSTS` is set only those hosts are accepted (and delivered to). "
+             "Credentials in the URL are refused. Subscriptions are shared by every admin and integration token. "
+             + DELIVERY_NOTE)
+def create_webhook(request: Request, body: WebhookCreate, session: SessionDep, ctx: CtxDep) -> Response:
+    own, ports = _own_origins(request)
+    row, secret = uc.create_webhook(session, ctx=ctx, data=body, own=own, server_ports=ports,
+                                    allowed_hosts=settings_of(request).webhook_allowed_host_list)
+    return respond(request, session, webhook_read(row, secret=secret), status_code=201, version=row.version)
+
+
+@router.get("/webhooks", response_model=Page[WebhookRead], operation_id="list_webhooks",
+            responses=responses(401, 403, 422), description="Live subscriptions in creation order (no secrets).")
+def list_webhooks(session: SessionDep, cursor: Cursor = None, limit: Limit = 50) -> Page[WebhookRead]:
+    after = cursor_values(cursor, 1, types=(str,))
+    rows = uc.list_webhooks(session, after=after[0] if after else None, limit=limit + 1)
+    return Page[WebhookRead](items=[webhook_read(r) for r in rows[:limit]],
+                             next_cursor=next_cursor(rows, limit, lambda r: [r.id]))
+
+
+@router.get("/webhooks/{webhook_id}", response_model=WebhookRead, operation_id="get_webhook",
+            responses=responses(401, 403, 404, 422), description="One subscription (never its secret).")
+def get_webhook(request: Request, webhook_id: WebhookId, session: SessionDep) -> Response:
+    row = uc.get_webhook(session, webhook_id=webhook_id)
+    return respond(request, None, webhook_read(row), version=row.version)
+
+
+@router.delete("/webhooks/{webhook_id}", status_code=204, operation_id="delete_webhook",
+               responses=responses(401, 403, 404, 422),
+               description="Stops the subscription: its pending deliveries are cancelled (`cancelled`), nothing "
+               "more is sent, and it answers 404 from then on. Audited as `webhook.deleted`.")
+def delete_webhook(webhook_id: WebhookId, session: SessionDep, ctx: CtxDep) -> Response:
+    uc.delete_webhook(session, ctx=ctx, webhook_id=webhook_id)
+    return Response(status_code=204)
+
+
+@router.get("/webhooks/{webhook_id}/deliveries", response_model=Page[DeliveryRead],
+            operation_id="list_webhook_deliveries", responses=responses(401, 403, 404, 422),
+            description="The subscription's deliveries, newest first, each with every attempt (time, duration, "
+            "HTTP status or error, the start of the answer). `status` filters. " + DELIVERY_NOTE)
+def list_deliveries(
+    webhook_id: WebhookId, session: SessionDep, status: DeliveryStatus | None = None, cursor: Cursor = None,
+    limit: Limit = 50,
+) -> Page[DeliveryRead]:
+    before = cursor_values(cursor, 1, types=(int,))
+    rows, attempts = uc.list_deliveries(session, webhook_id=webhook_id, before=before[0] if before else None,
+                                        status=status.value if status else None, limit=limit + 1)
+    return Page[DeliveryRead](items=[delivery_read(r, attempts.get(r.id, [])) for r in rows[:limit]],
+                              next_cursor=next_cursor(rows, limit, lambda r: [r.id]))
+
+
+@router.get("/webhooks/{webhook_id}/deliveries/{delivery_id}", response_model=DeliveryRead,
+            operation_id="get_webhook_delivery", responses=responses(401, 403, 404, 422),
+            description="One delivery with every attempt.")
+def get_delivery(request: Request, webhook_id: WebhookId, delivery_id: DeliveryId, session: SessionDep) -> Response:
+    row, attempts = uc.get_delivery(session, webhook_id=webhook_id, delivery_id=delivery_id)
+    return respond(request, None, delivery_read(row, attempts))
+
+
+@router.post("/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver", response_model=DeliveryRead,
+             operation_id="redeliver_webhook", responses=responses(401, 403, 404, 422),
+             description="Sends the delivery again (same body and `webhook-id`), due now: a `delivered` or `dead` "
+             "one becomes `pending` with a fresh round of attempts, a `pending` one is due at once. It then "
+             "waits like any other for earlier pending events of its entity. Audited as `webhook.redelivered`.")
+def redeliver(
+    request: Request, webhook_id: WebhookId, delivery_id: DeliveryId, session: SessionDep, ctx: CtxDep
+) -> Response:
+    row, attempts = uc.redeliver(session, ctx=ctx, webhook_id=webhook_id, delivery_id=delivery_id)
+    return respond(request, session, delivery_read(row, attempts))

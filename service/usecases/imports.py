@@ -1,0 +1,533 @@
+"""Project import (SPEC §7): a spreadsheet of projects, checked row by row, written all or nothing.
+
+How rows become projects:
+- A **project sheet** has one row per project: the attributes and a date per milestone (``signed_on`` …
+  ``at_capacity_on``; ``signed_on`` required). An optional ``stage``/``阶段`` column may say ``终止``/``cancelled``.
+- A **ledger export** has one row per list a project is on in the exported period. Rows are grouped by
+  ``external_ref`` (or, without one, by ``项目编号``); each row gives the date of its list, so the project gets
+  the furthest milestone the file holds. Its attributes must agree across its rows. ``阶段`` is the project's
+  stage when exported: ``终止`` cancels the project on its last milestone date in the file (the export does not
+  carry the cancellation date); a ``阶段`` ahead of the file's dates (the later milestone fell outside the
+  exported period) is a warning and the project stays at the furthest milestone the file dates. So an export
+  whose period covers every milestone of its projects imports into an empty database (with the same reference
+  data) as the same ledger; exports of several periods can be imported one after the other (oldest first) when
+  the projects have an ``external_ref``.
+- A row whose ``external_ref`` (ledger export without one: whose ``项目编号``) matches an existing project
+  updates it (``PATCH`` semantics for changed attributes; the chain never changes) and moves it forward through
+  the milestones it lacks (one ``project.transitioned`` per step, as through the API); milestones it already
+  has must be equal (a different date is an error: correct it with a revert). An import never moves a project
+  back. Empty optional cells of an existing project change nothing.
+- Chains and districts are given by code or by exact name.
+
+Everything goes through the use cases of the API (create, patch, transition), so permissions, history
+(``project_version``), audit events and webhook outbox rows are exactly what the same requests would write.
+Each project is tried in its own savepoint, so one bad project does not hide the problems of the next; a dry run
+(or any error) rolls everything back. A successful import appends one more event, ``import.applied``, with the
+file's SHA-256 and row count; every event of an import carries the request's id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+from sqlalchemy.orm import Session
+
+from service import importing as xl
+from service.db.imports import ImportLookups
+from service.db.repositories import new_id
+from service.db.tables import Project
+from service.deps import Ctx
+from service.domain import errors as d
+from service.domain.access import Role
+from service.domain.stages import LABELS_ZH, LISTS, Stage, check_milestones
+from service.schemas.common import Amount, Day, Name, ShortText
+from service.schemas.imports import (
+    ImportFile,
+    ImportReport,
+    ImportRowRead,
+    ImportSummary,
+    Outcome,
+)
+from service.schemas.projects import ProjectCreate, ProjectUpdate, TransitionCreate
+from service.usecases import projects as projects_uc
+from service.usecases.common import audit
+
+CANCEL_REASON = "台帐导入：导出时已终止，终止日期取文件中最后一个里程碑日期 (imported as cancelled from a ledger export)"
+UPDATABLE = ("name", "district", "investor", "planned_investment", "is_key")
+
+_CONVERT = {
+    "external_ref": xl.as_text, "id": xl.as_text, "name": xl.as_text, "chain": xl.as_text, "district": xl.as_text,
+    "investor": xl.as_text, "planned_investment": xl.as_amount, "is_key": xl.as_bool, "stage": xl.as_stage,
+    "list": xl.as_list, "on": xl.as_date, **{c: xl.as_date for c in xl.MILESTONE_COLUMNS.values()},
+}
+_VALIDATE = {
+    "name": TypeAdapter(Name), "investor": TypeAdapter(Name), "external_ref": TypeAdapter(ShortText),
+    "id": TypeAdapter(ShortText), "planned_investment": TypeAdapter(Amount), "on": TypeAdapter(Day),
+    **{c: TypeAdapter(Day) for c in xl.MILESTONE_COLUMNS.values()},
+}
+_REQUIRED_CELLS = ("name", "chain", "district", "investor", "planned_investment")
+
+
+@dataclass(slots=True)
+class Cell:
+    value: Any
+    src: xl.SourceRow
+    column: str
+
+
+@dataclass(slots=True)
+class Record:
+    """One project as the file describes it, and what the import does to it."""
+
+    key: str | None
+    rows: list[xl.SourceRow]
+    ledger: bool = False
+    attrs: dict[str, Cell] = field(default_factory=dict)
+    ident: Cell | None = None  # 项目编号 of a ledger export
+    milestones: dict[Stage, Cell] = field(default_factory=dict)
+    stage: Cell | None = None
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    existing: Project | None = None
+    outcome: Outcome | None = None
+    create_at: Stage | None = None
+    changes: dict[str, Any] = field(default_factory=dict)
+    transitions: list[tuple[Stage, Cell]] = field(default_factory=list)
+    cancel: Cell | None = None
+    project_id: str | None = None
+    final_stage: Stage | None = None
+
+    def value(self, key: str) -> Any:
+        cell = self.attrs.get(key)
+        return cell.value if cell else None
+
+    def error(self, cell_or_row: Cell | xl.SourceRow | None, text: str, type_: str, column: str | None = None) -> None:
+        src = cell_or_row.src if isinstance(cell_or_row, Cell) else (cell_or_row or self.rows[0])
+        col = column if column is not None else (cell_or_row.column if isinstance(cell_or_row, Cell) else None)
+        self.errors.append(xl.problem(src.row, col, text, type_, sheet=src.sheet))
+
+
+class _Reference:
+    """Chain and district codes, found by code or by exact name."""
+
+    def __init__(self, pairs: list[tuple[str, str]]):
+        self.codes = {code for code, _ in pairs}
+        names: dict[str, list[str]] = {}
+        for code, name in pairs:
+            names.setdefault(name, []).append(code)
+        self.by_name = {n: c[0] for n, c in names.items() if len(c) == 1}
+
+    def find(self, text: str) -> str | None:
+        return text if text in self.codes else self.by_name.get(text)
+
+
+# ---------------------------------------------------------------- the use case
+
+
+def import_projects(
+    session: Session, *, ctx: Ctx, content: bytes, filename: str | None, dry_run: bool, max_rows: int
+) -> ImportReport:
+    """Check every row; unless ``dry_run``, write them all (or, with any error, raise InvalidInput: nothing)."""
+    ctx.actor.require(Role.ADMIN, Role.DEPARTMENT, Role.INTEGRATION, action="import projects")
+    sha256 = hashlib.sha256(content).hexdigest()
+    try:
+        parsed = xl.parse(content, max_rows=max_rows)
+    except xl.FileRejected as exc:
+        raise d.InvalidInput(exc.detail, errors=exc.errors, sha256=sha256) from exc
+    lookups = ImportLookups(session)
+    held = (lookups.chains(), lookups.districts())  # kept alive for the whole import (identity map hits)
+    chains = _Reference([(c.code, c.name) for c in held[0]])
+    districts = _Reference([(x.code, x.name) for x in held[1]])
+    records = _records(parsed, chains, districts)
+    _match(records, lookups)
+    refused = {(e.get("sheet"), e["row"]) for e in parsed.errors}
+    for r in records:
+        _check_rights(r, ctx)
+        if not r.errors and not any((src.sheet, src.row) in refused for src in r.rows):
+            _plan(r, today=ctx.today)
+
+    import_id = new_id(ctx.now)
+    outer = session.begin_nested()
+    for r in records:
+        if not r.errors and r.outcome is not None:
+            _apply(session, ctx, r, note=f"导入 import {import_id} ({sha256[:12]})", dry_run=dry_run)
+    errors = parsed.errors + [e for r in records for e in r.errors]
+    errors.sort(key=lambda e: (parsed.sheets.index(e["sheet"]) if e.get("sheet") in parsed.sheets else 0,
+                               e["row"] or 0))
+    applied = not dry_run and not errors
+    if applied:
+        outer.commit()
+    else:
+        outer.rollback()
+    report = _report(records, parsed, errors, import_id=import_id if applied else None, dry_run=dry_run,
+                     file=ImportFile(name=filename, sha256=sha256, bytes=len(content), media=parsed.media,
+                                     encoding=parsed.encoding, layout=parsed.layout, sheets=parsed.sheets))
+    if errors and not dry_run:
+        raise d.InvalidInput(
+            f"{len(errors)} problem(s) in the file; nothing was imported. First: row {errors[0]['row']}, "
+            f"{errors[0]['column'] or 'row'}: {errors[0]['problem']}",
+            errors=errors, sha256=sha256,
+        )
+    if applied:
+        s = report.summary
+        audit(session, ctx, action="import.applied", entity="import", entity_id=import_id, before=None, after={
+            "sha256": sha256, "filename": filename, "bytes": len(content), "media": parsed.media,
+            "layout": parsed.layout, "rows": s.rows, "projects": s.projects, "created": s.create,
+            "updated": s.update, "transitioned": s.transition, "unchanged": s.unchanged,
+        })
+    return report
+
+
+# ---------------------------------------------------------------- rows → records
+
+
+def _cells(parsed: xl.ParsedFile, row: xl.SourceRow, chains: _Reference, districts: _Reference,
+           errors: list[dict[str, Any]]) -> dict[str, Cell]:
+    """The row's values, converted and validated (problems go to ``errors``)."""
+    out: dict[str, Cell] = {}
+    for key, raw in row.cells.items():
+        convert = _CONVERT.get(key)
+        if convert is None:
+            continue
+        column = parsed.column(row, key)
+        try:
+            value = convert(raw)
+            if key in _VALIDATE and value is not None:
+                value = _VALIDATE[key].validate_python(value)
+        except ValueError as exc:  # ValidationError is a ValueError
+            msg = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else str(exc)
+            errors.append(xl.problem(row.row, column, f"{column}: {msg}.", "invalid_value", sheet=row.sheet))
+            continue
+        if value is None:
+            continue
+        if key in ("chain", "district"):
+            ref = chains if key == "chain" else districts
+            code = ref.find(value)
+            if code is None:
+                errors.append(xl.problem(row.row, column, f"Unknown {key} '{value}'.", f"unknown_{key}",
+                                         sheet=row.sheet))
+                continue
+            value = code
+        out[key] = Cell(value, row, column)
+    return out
+
+
+def _require(parsed: xl.ParsedFile, row: xl.SourceRow, cells: dict[str, Cell], keys: tuple[str, ...],
+             raw_bad: set[str], errors: list[dict[str, Any]]) -> None:
+    for key in keys:
+        if key not in cells and key not in raw_bad:
+            column = parsed.column(row, key)
+            errors.append(xl.problem(row.row, column, f"{column} is required.", "missing_value", sheet=row.sheet))
+
+
+def _records(parsed: xl.ParsedFile, chains: _Reference, districts: _Reference) -> list[Record]:
+    records: list[Record] = []
+    by_key: dict[str, Record] = {}
+    ledger = parsed.layout == xl.LEDGER
+    for row in parsed.rows:
+        errors: list[dict[str, Any]] = []
+        cells = _cells(parsed, row, chains, districts, errors)
+        bad = {k for k in row.cells if k not in cells} | row.refused
+        required = (*_REQUIRED_CELLS, "on") if ledger else (*_REQUIRED_CELLS, "signed_on")
+        _require(parsed, row, cells, required, bad, errors)
+        ref = cells["external_ref"].value if "external_ref" in cells else None
+        ident = cells["id"].value if "id" in cells else None
+        if ledger:
+            if "list" not in cells and row.list_from_sheet is None and "list" not in bad:
+                column = parsed.column(row, "list")
+                errors.append(xl.problem(row.row, column, f"{column} is required.", "missing_value", sheet=row.sheet))
+            if ref is None and ident is None and not ({"external_ref", "id"} & bad):
+                errors.append(xl.problem(row.row, parsed.column(row, "external_ref"),
+                                         "A ledger row needs its 外部编号 or 项目编号.", "missing_value",
+                                         sheet=row.sheet))
+        key = ref if ref is not None else (f"项目编号 {ident}" if ledger and ident is not None else None)
+        record = by_key.get(key) if (ledger and key is not None) else None
+        if record is None and ledger and ident is not None:
+            record = by_key.get(f"项目编号 {ident}")
+        if record is None:
+            record = Record(key=key, rows=[], ledger=ledger)
+            records.append(record)
+            if key is not None:
+                if not ledger and key in by_key:
+                    first = by_key[key].rows[0]
+                    errors.append(xl.problem(row.row, cells["external_ref"].column, f"external_ref '{key}' is "
+                                             f"already on row {first.row}: one row per project.",
+                                             "duplicate_external_ref", sheet=row.sheet))
+                else:
+                    by_key[key] = record
+            if ledger and ident is not None:
+                by_key.setdefault(f"项目编号 {ident}", record)
+        record.rows.append(row)
+        record.errors.extend(errors)
+        _merge(parsed, record, row, cells, ledger=ledger)
+    return records
+
+
+def _merge(parsed: xl.ParsedFile, r: Record, row: xl.SourceRow, cells: dict[str, Cell], *, ledger: bool) -> None:
+    """Fold one row into its record: attributes must agree; each list (ledger) or milestone column gives a date."""
+    for key in (*xl.ATTRIBUTES, "stage"):
+        cell = cells.get(key)
+        if cell is None:
+            continue
+        seen = r.stage if key == "stage" else r.attrs.get(key)
+        if seen is None:
+            if key == "stage":
+                r.stage = cell
+            else:
+                r.attrs[key] = cell
+        elif seen.value != cell.value:
+            r.error(cell, f"{cell.column} '{_show(cell.value)}' differs from '{_show(seen.value)}' on row "
+                    f"{seen.src.row} of the same project.", "inconsistent_rows")
+    if "id" in cells and r.ident is None:
+        r.ident = cells["id"]
+    if ledger:
+        lst = cells["list"].value if "list" in cells else row.list_from_sheet
+        on = cells.get("on")
+        if lst is None or on is None:
+            return
+        if lst in r.milestones:
+            r.error(on, f"The project already has a {LABELS_ZH[lst]} row (row {r.milestones[lst].src.row}).",
+                    "duplicate_list_row")
+            return
+        r.milestones[lst] = on
+    else:
+        for stage, column in xl.MILESTONE_COLUMNS.items():
+            if column in cells:
+                r.milestones[stage] = cells[column]
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, Decimal):
+        return f"{value:.2f}"
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, Stage):
+        return value.value
+    return str(value)
+
+
+def _match(records: list[Record], lookups: ImportLookups) -> None:
+    by_ref = lookups.projects_by_external_ref(r.value("external_ref") for r in records if r.value("external_ref"))
+    by_id = lookups.projects_by_id(r.ident.value for r in records if r.ident and not r.value("external_ref"))
+    for r in records:
+        ref = r.value("external_ref")
+        r.existing = by_ref.get(ref) if ref else (by_id.get(r.ident.value) if r.ident else None)
+
+
+# ---------------------------------------------------------------- records → plans
+
+
+def _check_rights(r: Record, ctx: Ctx) -> None:
+    """SPEC §1 per row: a department imports rows of its own chains, an integration token rows at stage
+    ``signed`` (whatever the ledger already holds). The use cases check again while writing (an integration
+    token may not change an existing project, for one)."""
+    actor = ctx.actor
+    chain = r.attrs.get("chain")
+    if actor.role is Role.DEPARTMENT and chain is not None and chain.value not in actor.chains:
+        r.error(chain, f"This department token is scoped to {sorted(actor.chains)}; it may not import rows of "
+                f"chain '{chain.value}'.", "forbidden")
+    if actor.role is Role.INTEGRATION:
+        later = [c for s, c in r.milestones.items() if s is not Stage.SIGNED]
+        if later or (r.stage is not None and r.stage.value is not Stage.SIGNED):
+            cell = later[0] if later else r.stage
+            r.error(cell, "The integration role imports rows at stage 'signed' only.", "forbidden")
+
+
+def _plan(r: Record, *, today: date) -> None:
+    if r.existing is None:
+        _plan_create(r, today=today)
+    else:
+        _plan_update(r, r.existing)
+
+
+def _plan_create(r: Record, *, today: date) -> None:
+    if not r.milestones:
+        r.error(None, "The project has no milestone date.", "missing_value")
+        return
+    furthest = max(r.milestones, key=LISTS.index)
+    dates = {s: c.value for s, c in r.milestones.items()}
+    for name, text in check_milestones(furthest, dates, today=today):
+        stage = Stage(name)
+        cell = r.milestones.get(stage)
+        if cell is None:  # an earlier milestone is missing
+            label = LABELS_ZH[stage]
+            hint = (f"the file has no {label} row for this project (export a period that covers all its "
+                    "milestones, or use the project sheet)") if r.ledger else f"'{stage.value}_on' is empty"
+            r.error(r.milestones[furthest], f"A project on {LABELS_ZH[furthest]} needs its {label} date: {hint}.",
+                    "missing_milestone")
+        else:
+            r.error(cell, f"{cell.column}: {text}", "invalid_milestone")
+    if r.errors:
+        return
+    r.create_at, r.outcome, r.final_stage = furthest, Outcome.CREATE, furthest
+    _stated_stage(r, furthest, cancelled=False, reached=furthest)
+
+
+def _stated_stage(r: Record, final: Stage, *, cancelled: bool, reached: Stage) -> None:
+    """The file's 阶段 against where the import leaves the project (``final``; ``reached``: furthest milestone)."""
+    if r.stage is None:
+        return
+    stated: Stage = r.stage.value
+    if stated is Stage.CANCELLED:
+        if not cancelled:
+            known = [c.value for c in r.milestones.values()] + ([_latest(r.existing)] if r.existing else [])
+            r.cancel = Cell(max(known), r.stage.src, r.stage.column)
+            r.final_stage = Stage.CANCELLED
+        return
+    if cancelled:
+        r.warnings.append("The project is cancelled in the ledger; the file's stage is older.")
+        return
+    if LISTS.index(stated) > LISTS.index(final):
+        r.warnings.append(f"{r.stage.column} says '{_show(stated)}' but the file dates the project only up to "
+                          f"{LABELS_ZH[final]}: it stays at '{final.value}'.")
+    elif LISTS.index(stated) < LISTS.index(reached) and stated in LISTS:
+        if r.existing is None or any(LISTS.index(s) > LISTS.index(stated) for s in r.milestones):
+            r.error(r.stage, f"{r.stage.column} '{_show(stated)}' contradicts the file's {LABELS_ZH[reached]} date.",
+                    "inconsistent_stage")
+        else:
+            r.warnings.append(f"The ledger has the project at '{final.value}', ahead of the file's stage.")
+
+
+def _latest(p: Project) -> date:
+    return max(d for d in (getattr(p, f"{s.value}_on") for s in LISTS) if d is not None)
+
+
+def _plan_update(r: Record, p: Project) -> None:
+    r.project_id = p.id
+    if p.voided_at is not None:
+        r.error(None, f"Project {p.id} ({p.external_ref or p.name}) is voided; it can no longer change.", "conflict")
+        return
+    chain = r.attrs.get("chain")
+    if chain is not None and chain.value != p.chain:
+        r.error(chain, f"Project {p.id} is on chain '{p.chain}'; an import does not move it to '{chain.value}'.",
+                "chain_change")
+    for key in UPDATABLE:
+        cell = r.attrs.get(key)
+        if cell is not None and cell.value != getattr(p, key):
+            r.changes[key] = cell.value
+    current = Stage(p.stage)
+    new: list[Stage] = []
+    for stage in LISTS:
+        cell = r.milestones.get(stage)
+        if cell is None:
+            continue
+        known = getattr(p, f"{stage.value}_on")
+        if known is not None and known != cell.value:
+            r.error(cell, f"{cell.column}: {cell.value.isoformat()} differs from the {LABELS_ZH[stage]} date "
+                    f"{known.isoformat()} the ledger has; correct it with a revert, not an import.",
+                    "milestone_conflict")
+        elif known is None:
+            new.append(stage)
+    if new:
+        if current is Stage.CANCELLED:
+            r.error(r.milestones[new[0]], f"Project {p.id} is cancelled; it cannot reach {LABELS_ZH[new[0]]}.",
+                    "invalid-transition")
+        else:
+            expected = LISTS[LISTS.index(current) + 1:]
+            for i, stage in enumerate(new):
+                if i >= len(expected) or expected[i] is not stage:
+                    missing = expected[i] if i < len(expected) else None
+                    r.error(r.milestones[stage], f"Project {p.id} is at '{current.value}'"
+                            + (f": its {LABELS_ZH[missing]} date is missing" if missing else "")
+                            + "; stages move forward one at a time.", "missing_milestone")
+                    break
+    if r.errors:
+        return
+    r.transitions = [(s, r.milestones[s]) for s in new]
+    final = new[-1] if new else current
+    reached = max(r.milestones, key=LISTS.index) if r.milestones else LISTS[0]
+    r.final_stage = final
+    _stated_stage(r, final if final is not Stage.CANCELLED else current, cancelled=final is Stage.CANCELLED,
+                  reached=reached)
+    r.outcome = (Outcome.TRANSITION if (r.transitions or r.cancel) else
+                 Outcome.UPDATE if r.changes else Outcome.UNCHANGED)
+
+
+# ---------------------------------------------------------------- plans → writes
+
+
+def _apply(session: Session, ctx: Ctx, r: Record, *, note: str, dry_run: bool) -> None:
+    """Write one project through the API's use cases, in its own savepoint; its errors go to the record."""
+    where: Cell | None = None
+    try:
+        with session.begin_nested():
+            if r.existing is None:
+                assert r.create_at is not None
+                where = r.milestones[r.create_at]
+                p = projects_uc.create_project(session, ctx=ctx, data=ProjectCreate(
+                    external_ref=r.value("external_ref"), name=r.value("name"), chain=r.value("chain"),
+                    district=r.value("district"), investor=r.value("investor"),
+                    planned_investment=r.value("planned_investment"), is_key=bool(r.value("is_key")),
+                    stage=r.create_at, milestones={s.value: c.value for s, c in r.milestones.items()},
+                ))
+            else:
+                p = r.existing
+                if r.changes:
+                    where = r.attrs[next(iter(r.changes))]
+                    p = projects_uc.update_project(session, ctx=ctx, project_id=p.id,
+                                                   data=ProjectUpdate(**r.changes), if_match=p.version)
+                for stage, cell in r.transitions:
+                    where = cell
+                    p = projects_uc.transition_project(session, ctx=ctx, project_id=p.id, if_match=None,
+                                                       data=TransitionCreate(to=stage, on=cell.value, note=note))
+            if r.cancel is not None:
+                where = r.cancel
+                p = projects_uc.transition_project(session, ctx=ctx, project_id=p.id, if_match=None,
+                                                   data=TransitionCreate(to=Stage.CANCELLED, on=r.cancel.value,
+                                                                         reason=CANCEL_REASON, note=note))
+            if not (dry_run and r.existing is None):
+                r.project_id = p.id
+            r.final_stage = Stage(p.stage)
+    except d.DomainError as exc:
+        _domain_errors(r, exc, where)
+    except ValidationError as exc:
+        for e in exc.errors():
+            r.error(where, f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}.", "invalid_value")
+
+
+def _domain_errors(r: Record, exc: d.DomainError, where: Cell | None) -> None:
+    if not exc.errors:
+        r.error(where, exc.detail, exc.slug)
+        return
+    for e in exc.errors:
+        last = str(e.get("loc", ["row"])[-1])
+        stage = Stage(last) if last in {s.value for s in LISTS} else None
+        cell = (r.milestones.get(stage) if stage else None) or r.attrs.get(last) or where
+        r.error(cell, e.get("msg") or exc.detail, exc.slug)
+
+
+# ---------------------------------------------------------------- the report
+
+
+def _report(records: list[Record], parsed: xl.ParsedFile, errors: list[dict[str, Any]], *, import_id: str | None,
+            dry_run: bool, file: ImportFile) -> ImportReport:
+    bad_rows = {(e.get("sheet"), e["row"]) for e in parsed.errors if e["row"] is not None}
+    rows: list[ImportRowRead] = []
+    counts = dict.fromkeys(Outcome, 0)
+    for r in records:
+        failed = bool(r.errors) or any((src.sheet, src.row) in bad_rows for src in r.rows)
+        outcome = Outcome.ERROR if failed or r.outcome is None else r.outcome
+        counts[outcome] += 1
+        key = r.value("external_ref") or (r.ident.value if r.ident else None)
+        for src in r.rows:
+            rows.append(ImportRowRead(
+                sheet=src.sheet, row=src.row, key=key, outcome=outcome,
+                project_id=r.project_id if outcome is not Outcome.ERROR or r.existing else None,
+                stage=r.final_stage if outcome is not Outcome.ERROR else (Stage(r.existing.stage) if r.existing else None),
+                changes=list(r.changes) if outcome is not Outcome.ERROR else [],
+                transitions=([s for s, _ in r.transitions] + ([Stage.CANCELLED] if r.cancel else []))
+                if outcome is not Outcome.ERROR else [],
+                warnings=r.warnings,
+            ))
+    order = {name: i for i, name in enumerate(parsed.sheets)}
+    rows.sort(key=lambda x: (order.get(x.sheet, 0), x.row))
+    summary = ImportSummary(rows=len(parsed.rows), projects=len(records), create=counts[Outcome.CREATE],
+                            update=counts[Outcome.UPDATE], transition=counts[Outcome.TRANSITION],
+                            unchanged=counts[Outcome.UNCHANGED], error=counts[Outcome.ERROR])
+    return ImportReport(id=import_id, dry_run=dry_run, applied=import_id is not None, file=file, summary=summary,
+                        rows=rows, errors=errors, warnings=parsed.warnings)

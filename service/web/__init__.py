@@ -1,0 +1,1 @@
+"""The server-rendered web frontend for chain lead departments (SPEC §8)."""

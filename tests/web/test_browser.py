@@ -1,0 +1,199 @@
+"""The web frontend in real headless Chromium against the real app under uvicorn (marker ``browser``).
+
+Each test signs in through the form and does what a lead department does in a week; screenshots of every
+page go to test-artifacts/screenshots/ (LEDGER_DOCS_SCREENSHOTS=1 also refreshes docs/screenshots/).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+from openpyxl import load_workbook
+
+from tests.web.conftest import add_plan_and_problems, browser_sign_in, screenshot
+
+pytestmark = pytest.mark.browser
+
+SIGNED_ICT = "软件和信息服务外包中心项目"  # ICT, signed 2026-11-03 in the demo
+
+
+def _today() -> datetime:
+    return datetime.now(ZoneInfo("Asia/Shanghai"))
+
+
+def _api(server, token: str, path: str) -> dict:  # noqa: ANN001
+    r = httpx.get(server.url + "/api/v1" + path, headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_sign_in_overview_and_language_switch(live_server, browser_page) -> None:  # noqa: ANN001
+    page, server = browser_page, live_server
+    token = server.token("department", ["ICT"], name="市经信局")
+    page.goto(server.url + "/")
+    screenshot(page, "signin")
+    page.get_by_label("访问令牌").fill("wrong-token")
+    page.get_by_role("button", name="登录").click()
+    assert page.get_by_role("alert").inner_text().strip() == "令牌无效或已被吊销。"
+    page.get_by_label("访问令牌").fill(token)
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url(server.url + "/")
+    year = _today().year
+    assert page.get_by_role("heading", level=1).inner_text() == f"{year}年度总览"
+    assert page.locator("svg.chart rect").count() > 4
+    assert page.get_by_role("link", name="光芯屏端网（新一代信息技术）").is_visible()
+    screenshot(page, "overview", docs=True)
+
+    page.get_by_role("link", name="English").click()
+    assert page.get_by_role("heading", level=1).inner_text() == f"Overview {year}"
+    assert page.locator("html").get_attribute("lang") == "en"
+    page.get_by_role("link", name="Four-lists ledger").click()  # the choice is remembered
+    assert page.get_by_role("heading", level=1).inner_text() == "Four-lists ledger"
+    screenshot(page, "ledger-en")
+    page.get_by_role("link", name="中文").click()
+    assert page.get_by_role("heading", level=1).inner_text() == "四张清单台帐"
+    page.get_by_role("button", name="退出登录").click()
+    page.wait_for_url(server.url + "/signin")
+    assert "您已退出登录" in page.locator("#flash").inner_text()
+
+
+def test_move_a_project_one_stage_from_the_board(live_server, browser_page) -> None:  # noqa: ANN001
+    page, server = browser_page, live_server
+    token = server.token("department", ["ICT"], name="市经信局")
+    with httpx.Client(base_url=server.url, timeout=10) as api:
+        add_plan_and_problems(api, {"Authorization": f"Bearer {server.token('admin')}"}, year=_today().year,
+                              today=_today().date())
+    browser_sign_in(page, server, token)
+    page.goto(server.url + "/chains/ICT")
+    assert page.locator("svg.bar").count() == 4
+    screenshot(page, "chain", docs=True)
+    card = page.locator(".column.signed .card", has_text=SIGNED_ICT)
+    pid = card.get_attribute("id").removeprefix("p-")
+    page.evaluate("window.__sameDocument = true")  # htmx swaps the board in place: no page load
+    # keyboard only: the date field, then Tab (past the field's day/month/year parts) to its button, Enter
+    card.get_by_label("日期").fill(_today().date().isoformat())
+    for _ in range(6):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.id") == f"move-{pid}":
+            break
+    assert page.evaluate("document.activeElement.id") == f"move-{pid}"
+    page.keyboard.press("Enter")
+    moved = page.locator(".column.started .card", has_text=SIGNED_ICT)
+    moved.wait_for()
+    assert page.evaluate("window.__sameDocument") is True
+    assert f"“{SIGNED_ICT}”已转入新开工" in page.locator("#flash").inner_text()
+    assert page.locator(".column.signed .card", has_text=SIGNED_ICT).count() == 0
+    assert _api(server, token, f"/projects/{pid}")["stage"] == "started"
+    history = _api(server, token, f"/projects/{pid}/history")["items"]
+    assert history[-1]["action"] == "project.transitioned" and history[-1]["actor"]["name"] == "市经信局"
+
+    moved.get_by_role("link", name=SIGNED_ICT).click()
+    page.wait_for_url(server.url + f"/projects/{pid}")
+    timeline = page.locator("ol.timeline > li")
+    assert timeline.count() == 2
+    assert "阶段变更" in timeline.nth(1).inner_text() and "市经信局" in timeline.nth(1).inner_text()
+    screenshot(page, "project", docs=True)
+    assert page.console_errors == []
+
+
+def test_a_failed_move_shows_its_reason_on_the_card(live_server, browser_page) -> None:  # noqa: ANN001
+    page, server = browser_page, live_server
+    browser_sign_in(page, server, server.token("admin"))
+    page.goto(server.url + "/chains/ICT")
+    card = page.locator(".column.signed .card", has_text=SIGNED_ICT)
+    # a date before the signing date: the browser's own min= check is bypassed to reach the server's rule
+    card.locator("input[type=date]").evaluate("e => { e.removeAttribute('min'); e.value = '2026-10-01'; }")
+    card.get_by_role("button").click()
+    page.locator("#board .errors").wait_for()
+    assert "早于上一节点日期 2026-11-03" in page.locator("#board .errors").inner_text()
+    assert page.locator(".column.signed .card.has-error", has_text=SIGNED_ICT).count() == 1
+    screenshot(page, "chain-move-error")
+
+
+def test_submit_the_monthly_dispatch(live_server, browser_page) -> None:  # noqa: ANN001
+    page, server = browser_page, live_server
+    token = server.token("department", ["ICT"], name="市经信局")
+    browser_sign_in(page, server, token)
+    month = _today().strftime("%Y-%m")
+    page.goto(server.url + f"/chains/ICT/dispatches/{month}")
+    assert page.locator("#dispatch-state").inner_text() == "未填报"
+    page.get_by_label("本月工作综述").fill("本月光芯屏端网产业链项目推进总体顺利。")
+    page.get_by_label(f"本月完成投资（万元） · {SIGNED_ICT}").fill("350")
+    page.get_by_label(f"进展情况 · {SIGNED_ICT}").fill("完成土地摘牌，启动厂房设计。")
+    page.get_by_label(f"存在问题（每行一条） · {SIGNED_ICT}").fill("用电报装进度偏慢")
+    page.get_by_role("button", name="保存草稿").click()
+    page.wait_for_url(server.url + f"/chains/ICT/dispatches/{month}")
+    assert page.locator("#dispatch-state").inner_text() == "草稿"
+    assert "草稿已保存" in page.locator("#flash").inner_text()
+    screenshot(page, "dispatch-draft")
+    page.get_by_role("button", name="保存并提交").click()
+    page.wait_for_url(server.url + f"/chains/ICT/dispatches/{month}")
+    assert page.locator("#dispatch-state").inner_text() == "已提交"
+    assert page.get_by_label("更正原因").is_visible()  # a later change is an amendment
+    screenshot(page, "dispatch")
+    dispatch = _api(server, token, f"/chains/ICT/dispatches/{month}")
+    assert dispatch["status"] == "submitted" and dispatch["summary"] == "本月光芯屏端网产业链项目推进总体顺利。"
+    assert [(e["invested"], e["problems"]) for e in dispatch["entries"]] == [("350.00", ["用电报装进度偏慢"])]
+    assert page.console_errors == []
+
+
+def test_export_the_ledger(live_server, browser_page, tmp_path) -> None:  # noqa: ANN001
+    page, server = browser_page, live_server
+    token = server.token("viewer")
+    browser_sign_in(page, server, token)
+    page.goto(server.url + "/ledger?period=2026")
+    screenshot(page, "ledger")
+    expected = _api(server, token, "/ledger?period=2026&limit=1")["lists"]
+    with page.expect_download() as info:
+        page.get_by_role("link", name="导出 CSV").click()
+    download = info.value
+    assert download.suggested_filename == "ledger-2026.csv"
+    raw = (tmp_path / "ledger.csv")
+    download.save_as(raw)
+    data = raw.read_bytes()
+    assert data.startswith("\ufeff".encode())
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+    assert rows[0][:3] == ["清单", "项目编号", "外部编号"]
+    counts = {label: sum(1 for r in rows[1:] if r[0] == label) for label in ("新签约", "新开工", "新投产", "新达产")}
+    assert counts == {"新签约": expected["signed"]["count"], "新开工": expected["started"]["count"],
+                      "新投产": expected["in_production"]["count"], "新达产": expected["at_capacity"]["count"]}
+    with page.expect_download() as info:
+        page.get_by_role("link", name="导出 Excel").click()
+    book_path = tmp_path / "ledger.xlsx"
+    info.value.save_as(book_path)
+    book = load_workbook(book_path, read_only=True)
+    assert book.sheetnames == ["新签约", "新开工", "新投产", "新达产"]
+    assert sum(1 for _ in book["新签约"].iter_rows()) == expected["signed"]["count"] + 1
+    # a viewer sees no write buttons anywhere
+    page.goto(server.url + "/chains/ICT")
+    assert page.locator("form[action$='/transition']").count() == 0
+    assert page.console_errors == []
+
+
+@pytest.mark.parametrize("path", ["/", "/chains/ICT", "/ledger", "/chains/ICT/dispatches/2026-10"])
+def test_phone_width_has_no_sideways_scrolling(live_server, chromium, time_limit, path) -> None:  # noqa: ANN001
+    context = chromium.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN", is_mobile=True)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    try:
+        browser_sign_in(page, live_server, live_server.token("department", ["ICT"]))
+        page.goto(live_server.url + path)
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"), path
+        name = "phone-" + (path.strip("/").replace("/", "-") or "overview")
+        screenshot(page, name)
+    finally:
+        context.close()
+
+
+def test_keyboard_users_can_skip_to_the_content(live_server, browser_page) -> None:  # noqa: ANN001
+    page = browser_page
+    browser_sign_in(page, live_server, live_server.token("viewer"))
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "跳到主要内容"
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "main"
