@@ -53,10 +53,11 @@ def measure(base: str, pid: int, script: str, args: list[str], cfg: LoadConfig, 
     ``prepare()`` (if given) runs before each of the two wrk runs and returns the script's args
     (the transition pool is rebuilt from the database each time)."""
     if cfg.warmup:
-        wrk(base, script, prepare() if prepare else args, seconds=cfg.warmup, cfg=cfg)
-        # Let the server finish the warm-up's last requests (a transition still in flight when its pool is
-        # rebuilt would be sent again and answer 409).
-        time.sleep(1.5)
+        warm = wrk(base, script, prepare() if prepare else args, seconds=cfg.warmup, cfg=cfg)
+        # Let the server finish the warm-up's queued requests before measuring: a slow operation (seconds per
+        # aggregate) otherwise starts the measured run behind a backlog of abandoned requests, and a transition
+        # still in flight when its pool is rebuilt would be sent again (409).
+        time.sleep(min(30.0, 1.5 + 1.2 * warm["max_us"] / 1e6))
     run_args = prepare() if prepare else args
     with RssSampler(pid, interval=0.1) as mem:
         result = wrk(base, script, run_args, seconds=cfg.duration, cfg=cfg)
