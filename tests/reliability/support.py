@@ -44,18 +44,23 @@ def seed_reference(http, headers: dict[str, str]) -> None:  # noqa: ANN001 - htt
         assert r.status_code == 201, r.text
 
 
-def audit_events(http, headers: dict[str, str], **params: Any) -> list[dict[str, Any]]:  # noqa: ANN001
-    """Every audit event matching ``params``, in seq order, read through the API across pages."""
+def all_pages(http, headers: dict[str, str], path: str, **params: Any) -> list[dict[str, Any]]:  # noqa: ANN001
+    """Every item of a cursor-paginated list at ``path`` (under the API base), read across pages."""
     out: list[dict[str, Any]] = []
     query: dict[str, Any] = {"limit": 500, **params}
     while True:
-        r = http.get(f"{API}/audit/events", params=query, headers=headers)
+        r = http.get(f"{API}/{path}", params=query, headers=headers)
         assert r.status_code == 200, r.text
         page = r.json()
         out.extend(page["items"])
         if not page["next_cursor"]:
             return out
         query["cursor"] = page["next_cursor"]
+
+
+def audit_events(http, headers: dict[str, str], **params: Any) -> list[dict[str, Any]]:  # noqa: ANN001
+    """Every audit event matching ``params``, in seq order, read through the API across pages."""
+    return all_pages(http, headers, "audit/events", **params)
 
 
 def verify(http, headers: dict[str, str]) -> dict[str, Any]:  # noqa: ANN001
