@@ -1,18 +1,27 @@
 """Dependencies: the only place that reads the clock, the request and the token.
 
-Order for a write: ``get_actor`` (own short read) → ``claim_idempotency`` (own short write, when an
-Idempotency-Key is sent) → ``get_session`` (the request's one transaction, committed before the response).
+Order for a write: ``get_actor`` (own short read) → ``take_write_turn`` (SQLite: one writer at a time) →
+``claim_idempotency`` (own short write, when an Idempotency-Key is sent) → ``get_session`` (the request's one
+transaction, committed before the response).
+
+A thread hop only where there is database I/O (docs/performance.md): the token lookup, the endpoint, the commit.
+A request's connection is held across hops only from the endpoint (its first statement) to the commit, and the
+commit runs on threads of its own (``commit_limiter``): it never waits for a worker thread that may itself be
+waiting for a connection or for SQLite's write lock, so a full thread pool cannot deadlock on a full pool.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated
 
+import anyio
+import anyio.to_thread
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.exc import IntegrityError
@@ -66,17 +75,38 @@ def _bearer(request: Request) -> str | None:
     return None
 
 
-def get_actor(request: Request) -> Actor:
+def actor_by_token_hash(session: Session, token_hash: str) -> Actor | None:
+    """The actor of a live token (None when unknown or revoked); the web frontend's sessions use it too."""
+    row = TokenRepo(session).actor_row(token_hash)
+    if row is None:
+        return None
+    return Actor(name=row.name, role=Role(row.role), chains=frozenset(json.loads(row.chains)), token_id=row.id)
+
+
+def _actor_of(session: Session, token: str) -> Actor:
+    actor = actor_by_token_hash(session, hash_token(token))
+    if actor is None:
+        raise d.Unauthenticated("Unknown or revoked token.")
+    return actor
+
+
+def _lookup(factory: sessionmaker[Session], token: str) -> Actor:
+    with transaction(factory, write=False) as session:
+        return _actor_of(session, token)
+
+
+async def get_actor(request: Request) -> Actor:
+    """The token's actor. On a SQLite file the lookup (one indexed read of a local file, which WAL never makes
+    wait for a writer) runs right here on the event loop, through a connection of its own that nothing else
+    uses: cheaper than the thread hop around it. Elsewhere it runs in a worker thread."""
     token = _bearer(request)
     if not token:
         raise d.Unauthenticated("Send 'Authorization: Bearer <token>'.")
-    with transaction(factory_of(request), write=False) as session:
-        row = TokenRepo(session).by_hash(hash_token(token))
-        if row is None:
-            raise d.Unauthenticated("Unknown or revoked token.")
-        actor = Actor(
-            name=row.name, role=Role(row.role), chains=frozenset(json.loads(row.chains)), token_id=row.id
-        )
+    inline = request.app.state.inline_sessions
+    if inline is not None:
+        actor = _lookup(inline, token)
+    else:
+        actor = await run_in_threadpool(_lookup, factory_of(request), token)
     request.state.actor = actor
     return actor
 
@@ -87,7 +117,7 @@ ActorDep = Annotated[Actor, Depends(get_actor)]
 def require_roles(*roles: Role, action: str):  # noqa: ANN201
     """A dependency that admits only ``roles`` (403 otherwise); chain scope is checked by the use case."""
 
-    def dependency(actor: ActorDep) -> Actor:
+    async def dependency(actor: ActorDep) -> Actor:
         actor.require(*roles, action=action)
         return actor
 
@@ -163,7 +193,21 @@ def _release(request: Request, record_id: int) -> None:
             IdempotencyRepo(session).delete(record_id)
 
 
-async def claim_idempotency(request: Request, actor: ActorDep) -> AsyncIterator[int | None]:
+async def take_write_turn(request: Request) -> AsyncIterator[None]:
+    """SQLite has one writer: write requests take turns here, waiting on the event loop, instead of in SQLite's
+    busy handler on worker threads (which sleeps and retries: seconds of p99 under load, and threads that readers
+    need). The turn covers the idempotency claim, the write and its commit. PostgreSQL locks rows: no turns."""
+    gate = request.app.state.write_gate
+    if gate is None or request.method in SAFE_METHODS:
+        yield
+        return
+    async with gate:
+        yield
+
+
+async def claim_idempotency(
+    request: Request, actor: ActorDep, _turn: Annotated[None, Depends(take_write_turn, scope="function")]
+) -> AsyncIterator[int | None]:
     key = request.headers.get("idempotency-key")
     if request.method != "POST" or not key:
         yield None
@@ -188,15 +232,38 @@ async def claim_idempotency(request: Request, actor: ActorDep) -> AsyncIterator[
 # ---------------------------------------------------------------- session
 
 
-def get_session(
+@asynccontextmanager
+async def _request_transaction(request: Request, *, write: bool) -> AsyncIterator[Session]:
+    """The request's transaction. Entering does no I/O (it begins at its first statement, in the endpoint's
+    thread); the commit — or the rollback after an exception — runs on the commit threads
+    (``app.state.commit_limiter``), never waiting for a worker thread while it holds a connection. A read on a
+    SQLite file ends on the event loop: releasing its snapshot does no I/O worth a hop."""
+    scope = transaction(factory_of(request), write=write)
+    session = scope.__enter__()
+
+    async def close(*exc_info: object) -> None:
+        if not write and request.app.state.inline_sessions is not None:
+            scope.__exit__(*exc_info)  # SQLite: ending a read transaction is a local no-op, no hop for it
+        else:
+            await anyio.to_thread.run_sync(scope.__exit__, *exc_info, limiter=request.app.state.commit_limiter)
+
+    try:
+        yield session
+    except BaseException as exc:
+        await close(type(exc), exc, exc.__traceback__)
+        raise
+    await close(None, None, None)
+
+
+async def get_session(
     request: Request, _claimed: Annotated[int | None, Depends(claim_idempotency, scope="function")]
-) -> Iterator[Session]:
-    with transaction(factory_of(request), write=request.method not in SAFE_METHODS) as session:
+) -> AsyncIterator[Session]:
+    async with _request_transaction(request, write=request.method not in SAFE_METHODS) as session:
         yield session
 
 
-def get_read_session(request: Request) -> Iterator[Session]:
-    with transaction(factory_of(request), write=False) as session:
+async def get_read_session(request: Request) -> AsyncIterator[Session]:
+    async with _request_transaction(request, write=False) as session:
         yield session
 
 
@@ -204,7 +271,7 @@ SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 ReadSessionDep = Annotated[Session, Depends(get_read_session, scope="function")]
 
 
-def get_ctx(request: Request, actor: ActorDep) -> Ctx:
+async def get_ctx(request: Request, actor: ActorDep) -> Ctx:
     now = now_utc()
     return Ctx(
         actor=actor,

@@ -9,7 +9,13 @@ from __future__ import annotations
 import logging
 import sys
 
+import orjson
 import structlog
+
+def _dumps(event: dict, **_: object) -> str:
+    """orjson (UTF-8 kept as is, like ``ensure_ascii=False``); anything it cannot encode becomes its str()."""
+    return orjson.dumps(event, default=str).decode()
+
 
 _SHARED = [
     structlog.contextvars.merge_contextvars,
@@ -26,7 +32,7 @@ def configure_logging(level: str = "INFO") -> None:
             processors=[
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
                 structlog.processors.format_exc_info,
-                structlog.processors.JSONRenderer(ensure_ascii=False),
+                structlog.processors.JSONRenderer(serializer=_dumps),
             ],
         )
     )

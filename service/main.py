@@ -6,6 +6,7 @@ import asyncio
 import secrets
 from contextlib import asynccontextmanager
 
+import anyio
 import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
@@ -13,7 +14,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from service import __version__
 from service.config import Settings, get_settings
-from service.db.engine import make_engine, make_sessionmaker
+from service.db.engine import is_sqlite, is_sqlite_file, make_engine, make_sessionmaker
 from service.deps import IdempotentReplay, purge_expired_keys
 from service.errors import install as install_errors
 from service.logging import configure_logging, get_logger
@@ -94,6 +95,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if worker is not None:
             await run_in_threadpool(worker.stop)
         engine.dispose()
+        if inline is not None:
+            inline.dispose()
 
     app = FastAPI(
         title="chain-ledger",
@@ -107,6 +110,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessions = make_sessionmaker(engine)
+    # Commits (and rollbacks) of request transactions run on threads of their own: see service/deps.py.
+    app.state.commit_limiter = anyio.CapacityLimiter(settings.thread_limit)
+    # SQLite: write requests take turns on the event loop (service/deps.py: take_write_turn), and the token
+    # lookup runs on the event loop through a connection of its own (service/deps.py: get_actor).
+    app.state.write_gate = anyio.Lock() if is_sqlite(engine) else None
+    url = settings.database_url
+    inline = make_engine(url, pool_size=1, max_overflow=0) if is_sqlite_file(url) else None
+    app.state.inline_sessions = make_sessionmaker(inline) if inline is not None else None
 
     install_errors(app)
 

@@ -18,10 +18,15 @@ def is_sqlite(engine_or_url: Engine | str) -> bool:
     return url.get_backend_name() == "sqlite"
 
 
-def make_engine(url: str, *, pool_size: int = 8) -> Engine:
+def is_sqlite_file(url: str) -> bool:
+    return is_sqlite(url) and make_url(url).database not in (None, "", ":memory:")
+
+
+def make_engine(url: str, *, pool_size: int = 8, max_overflow: int | None = None) -> Engine:
+    """``pool_size`` connections, and as many again on demand (``max_overflow``)."""
+    overflow = pool_size if max_overflow is None else max_overflow
     if is_sqlite(url):
-        in_memory = make_url(url).database in (None, "", ":memory:")
-        pool_args = {} if in_memory else {"pool_size": pool_size, "max_overflow": pool_size}
+        pool_args = {"pool_size": pool_size, "max_overflow": overflow} if is_sqlite_file(url) else {}
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": 30},
@@ -41,11 +46,13 @@ def make_engine(url: str, *, pool_size: int = 8) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _on_begin(conn):  # noqa: ANN001
+            # Straight to the driver: BEGIN has no parameters and no result, and SQLAlchemy's execution context
+            # around it cost as much as the query it opens (docs/performance.md).
             mode = "BEGIN IMMEDIATE" if conn.get_execution_options().get(WRITE) else "BEGIN"
-            conn.exec_driver_sql(mode)
+            conn.connection.driver_connection.execute(mode)
 
         return engine
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    return create_engine(url, pool_size=pool_size, max_overflow=overflow, pool_pre_ping=True)
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

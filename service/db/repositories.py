@@ -14,7 +14,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import Row, String, and_, delete, func, or_, select, type_coerce, update
+from sqlalchemy import Row, String, and_, bindparam, delete, func, or_, select, type_coerce, update
 from sqlalchemy.orm import Session
 
 from service.db.tables import (
@@ -228,14 +228,19 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+_TOKEN = ApiToken.__table__
+_TOKEN_BY_HASH = select(_TOKEN.c.id, _TOKEN.c.name, _TOKEN.c.role, _TOKEN.c.chains).where(
+    _TOKEN.c.token_hash == bindparam("token_hash"), _TOKEN.c.revoked_at.is_(None)
+)
+
+
 class TokenRepo:
     def __init__(self, session: Session):
         self.session = session
 
-    def by_hash(self, token_hash: str) -> ApiToken | None:
-        return self.session.scalar(
-            select(ApiToken).where(ApiToken.token_hash == token_hash, ApiToken.revoked_at.is_(None))
-        )
+    def actor_row(self, token_hash: str) -> Row[Any] | None:
+        """``(id, name, role, chains)`` of a live token: a Core row, read on every request."""
+        return self.session.execute(_TOKEN_BY_HASH, {"token_hash": token_hash}).first()
 
     def add(self, token: ApiToken) -> ApiToken:
         self.session.add(token)

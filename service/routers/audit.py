@@ -6,11 +6,12 @@ from typing import Annotated
 
 import orjson
 from fastapi import APIRouter, Query
+from starlette.responses import Response
 
 from service.deps import SessionDep, require_roles
 from service.domain.access import Role
 from service.errors import responses
-from service.routers.common import SEQ_MAX, Cursor, Instant, Limit, cursor_values, next_cursor
+from service.routers.common import SEQ_MAX, Cursor, Instant, Limit, cursor_values, json_response, next_cursor
 from service.schemas.audit import AuditActor, AuditEventRead, VerifyRead
 from service.schemas.common import Page
 from service.usecases import audit as uc
@@ -40,19 +41,19 @@ def list_audit_events(
     until: Annotated[Instant | None, Query(description="RFC 3339 with offset; events before it.")] = None,
     cursor: Cursor = None,
     limit: Limit = 50,
-) -> Page[AuditEventRead]:
+) -> Response:
     position = cursor_values(cursor, 1, types=(int,))
     start = max(after or 0, int(position[0])) if position else after
     rows = uc.list_events(session, after=start, entity=entity, entity_id=entity_id, action=action, since=since,
                           until=until, limit=limit + 1)
-    return Page[AuditEventRead](items=[event_read(e) for e in rows[:limit]],
-                                next_cursor=next_cursor(rows, limit, lambda e: [e.seq]))
+    return json_response(Page[AuditEventRead](items=[event_read(e) for e in rows[:limit]],
+                                              next_cursor=next_cursor(rows, limit, lambda e: [e.seq])))
 
 
 @router.get("/audit/verify", response_model=VerifyRead, operation_id="verify_audit_chain",
             responses=responses(401, 403))
-def verify_audit_chain(session: SessionDep) -> VerifyRead:
+def verify_audit_chain(session: SessionDep) -> Response:
     result = uc.verify_chain(session)
     if result.ok:
-        return VerifyRead(ok=True, events=result.events, head=result.head)
-    return VerifyRead(ok=False, events=result.events, first_bad_seq=result.first_bad_seq)
+        return json_response(VerifyRead(ok=True, events=result.events, head=result.head))
+    return json_response(VerifyRead(ok=False, events=result.events, first_bad_seq=result.first_bad_seq))

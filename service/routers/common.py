@@ -103,6 +103,25 @@ def next_cursor(rows: list[Any], limit: int, key) -> str | None:  # noqa: ANN001
     return encode_cursor(key(rows[limit - 1]))
 
 
+def json_response(
+    model: BaseModel, *, status_code: int = 200, version: int | None = None, headers: dict[str, str] | None = None
+) -> Response:
+    """``model`` serialised once (pydantic → JSON bytes), with its ETag when it has a version.
+
+    Every endpoint that holds the request's session answers with a ``Response`` built here or by ``respond``,
+    never with a model: FastAPI would validate and serialise a returned model in another worker thread while
+    the session still holds its connection (docs/performance.md; tests/test_routes.py holds the line)."""
+    return Response(model.__pydantic_serializer__.to_json(model), status_code=status_code,
+                    media_type="application/json", headers=_headers(version, headers))
+
+
+def _headers(version: int | None, headers: dict[str, str] | None) -> dict[str, str]:
+    out = dict(headers or {})
+    if version is not None:
+        out["ETag"] = f'"{version}"'
+    return out
+
+
 def respond(
     request: Request,
     session: Session | None,
@@ -112,23 +131,20 @@ def respond(
     version: int | None = None,
     headers: dict[str, str] | None = None,
 ) -> Response:
-    """Serialise ``model`` once (pydantic → JSON bytes) with its ETag; when the request carried an
-    Idempotency-Key, store this exact response in the same transaction as the write it answers."""
-    body = model.__pydantic_serializer__.to_json(model)
-    out = dict(headers or {})
-    if version is not None:
-        out["ETag"] = f'"{version}"'
+    """``json_response``; when the request carried an Idempotency-Key, this exact response is also stored in
+    the same transaction as the write it answers."""
+    response = json_response(model, status_code=status_code, version=version, headers=headers)
     record_id = getattr(request.state, "idempotency_record", None)
     if record_id is not None and session is not None and 200 <= status_code < 300:
         record = session.get(IdempotencyRecord, record_id)
         if record is not None:
             record.state = "done"
             record.response_status = status_code
-            record.response_body = body.decode()
-            record.response_headers = orjson.dumps(out).decode()
+            record.response_body = response.body.decode()
+            record.response_headers = orjson.dumps(_headers(version, headers)).decode()
             session.flush()
             request.state.idempotency_done = True
-    return Response(body, status_code=status_code, media_type="application/json", headers=out)
+    return response
 
 
 def replay(record: IdempotencyRecord | StoredResponse) -> Response:

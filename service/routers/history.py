@@ -8,10 +8,11 @@ from typing import Any
 import orjson
 from fastapi import APIRouter
 from pydantic import BaseModel
+from starlette.responses import Response
 
 from service.deps import SessionDep
 from service.errors import responses
-from service.routers.common import Cursor, Limit, cursor_values, next_cursor
+from service.routers.common import Cursor, Limit, cursor_values, json_response, next_cursor
 from service.schemas.audit import AuditActor
 from service.schemas.common import Page
 from service.usecases import audit as audit_uc
@@ -55,12 +56,12 @@ def history_item(e) -> HistoryItem:  # noqa: ANN001
     description="The project's audit events, oldest first (voided projects included). Each item lists the "
     "fields it changed with their old and new values; a creation lists every field with `before: null`.",
 )
-def get_project_history(project_id: str, session: SessionDep, cursor: Cursor = None, limit: Limit = 50) -> Page:
+def get_project_history(project_id: str, session: SessionDep, cursor: Cursor = None, limit: Limit = 50) -> Response:
     project_uc.get_project(session, project_id=project_id)  # 404 for an unknown id
     position = cursor_values(cursor, 1)
     rows = audit_uc.list_events(
         session, after=int(position[0]) if position else None, entity="project", entity_id=project_id,
         action=None, since=None, until=None, limit=limit + 1,
     )
-    return Page[HistoryItem](items=[history_item(e) for e in rows[:limit]],
-                             next_cursor=next_cursor(rows, limit, lambda e: [e.seq]))
+    return json_response(Page[HistoryItem](items=[history_item(e) for e in rows[:limit]],
+                                           next_cursor=next_cursor(rows, limit, lambda e: [e.seq])))

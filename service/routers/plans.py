@@ -11,7 +11,16 @@ from service.deps import CtxDep, SessionDep, require_roles
 from service.domain.access import Role
 from service.domain.periods import MAX_YEAR, MIN_YEAR
 from service.errors import responses
-from service.routers.common import Cursor, IfMatch, Limit, cursor_values, next_cursor, parse_if_match, respond
+from service.routers.common import (
+    Cursor,
+    IfMatch,
+    Limit,
+    cursor_values,
+    json_response,
+    next_cursor,
+    parse_if_match,
+    respond,
+)
 from service.schemas.common import Page
 from service.schemas.plans import (
     ActualCreate,
@@ -89,11 +98,11 @@ def get_plan(
 )
 def list_plan_revisions(
     code: ChainCode, year: Year, session: SessionDep, cursor: Cursor = None, limit: Limit = 50
-) -> Page[PlanRevisionRead]:
+) -> Response:
     after = cursor_values(cursor, 1, types=(int,))
     rows = uc.list_revisions(session, chain=code, year=year, after=after[0] if after else None, limit=limit + 1)
-    return Page[PlanRevisionRead](items=[revision_read(p) for p in rows[:limit]],
-                                  next_cursor=next_cursor(rows, limit, lambda p: [p.revision]))
+    return json_response(Page[PlanRevisionRead](items=[revision_read(p) for p in rows[:limit]],
+                                                next_cursor=next_cursor(rows, limit, lambda p: [p.revision])))
 
 
 @router.post(
@@ -146,9 +155,9 @@ def record_plan_actual(
     f"{BASE}/indicators/{{key}}/actuals", response_model=Page[ActualRead], operation_id="list_plan_actuals",
     responses=READ_ERRORS, description="The indicator's monthly actuals, by month (at most 12: one page).",
 )
-def list_plan_actuals(code: ChainCode, year: Year, key: Key, session: SessionDep) -> Page[ActualRead]:
+def list_plan_actuals(code: ChainCode, year: Year, key: Key, session: SessionDep) -> Response:
     rows = uc.list_actuals(session, chain=code, year=year, key=key)
-    return Page[ActualRead](items=[actual_read(a) for a in rows], next_cursor=None)
+    return json_response(Page[ActualRead](items=[actual_read(a) for a in rows], next_cursor=None))
 
 
 @router.get(
@@ -162,8 +171,9 @@ def list_plan_actuals(code: ChainCode, year: Year, key: Key, session: SessionDep
         "the draft's progress with `approved: false`. 404 when the chain has no plan for the year."
     ),
 )
-def get_plan_progress(code: ChainCode, year: Year, session: SessionDep, ctx: CtxDep) -> PlanProgressRead:
-    return progress_read(uc.plan_progress(session, chain=code, year=year, today=ctx.today), today=ctx.today)
+def get_plan_progress(code: ChainCode, year: Year, session: SessionDep, ctx: CtxDep) -> Response:
+    return json_response(progress_read(uc.plan_progress(session, chain=code, year=year, today=ctx.today),
+                                       today=ctx.today))
 
 
 @router.get(
@@ -175,7 +185,7 @@ def get_plan_progress(code: ChainCode, year: Year, session: SessionDep, ctx: Ctx
         "without a plan for the year have `has_plan: false`; draft-only plans `approved: false`."
     ),
 )
-def get_city_plan_progress(year: Year, session: SessionDep, ctx: CtxDep) -> CityProgressRead:
+def get_city_plan_progress(year: Year, session: SessionDep, ctx: CtxDep) -> Response:
     rows, expected = uc.city_progress(session, year=year, today=ctx.today)
-    return city_progress_read(rows, year=year, today=ctx.today, expected=expected)
+    return json_response(city_progress_read(rows, year=year, today=ctx.today, expected=expected))
 

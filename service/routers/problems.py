@@ -12,7 +12,16 @@ from service.deps import CtxDep, SessionDep, require_roles
 from service.domain.access import Role
 from service.domain.problems import ProblemStatus
 from service.errors import responses
-from service.routers.common import Cursor, IfMatch, Limit, cursor_values, next_cursor, parse_if_match, respond
+from service.routers.common import (
+    Cursor,
+    IfMatch,
+    Limit,
+    cursor_values,
+    json_response,
+    next_cursor,
+    parse_if_match,
+    respond,
+)
 from service.schemas.common import Page
 from service.schemas.rhythm import ProblemCreate, ProblemRead, ProblemTransitionInput, problem_read
 from service.usecases import problems as uc
@@ -51,12 +60,12 @@ def list_problems(
     project_id: Annotated[str | None, Query(max_length=26)] = None,
     cursor: Cursor = None,
     limit: Limit = 50,
-) -> Page[ProblemRead]:
+) -> Response:
     after = cursor_values(cursor, 1, types=(str,))
     f = ProblemFilter(chain=chain, status=status.value if status else None, overdue=overdue, project_id=project_id)
     rows = uc.list_problems(session, f=f, today=ctx.today, after=after[0] if after else None, limit=limit + 1)
-    return Page[ProblemRead](items=[problem_read(p, overdue=uc.overdue(p, ctx.today)) for p in rows[:limit]],
-                             next_cursor=next_cursor(rows, limit, lambda p: [p.id]))
+    items = [problem_read(p, overdue=uc.overdue(p, ctx.today)) for p in rows[:limit]]
+    return json_response(Page[ProblemRead](items=items, next_cursor=next_cursor(rows, limit, lambda p: [p.id])))
 
 
 @router.get("/problems/{problem_id}", response_model=ProblemRead, operation_id="get_problem",

@@ -10,7 +10,16 @@ from service.db.tables import Chain, Department, District
 from service.deps import CtxDep, SessionDep, require_roles
 from service.domain.access import Role
 from service.errors import responses
-from service.routers.common import Cursor, IfMatch, Limit, cursor_values, next_cursor, parse_if_match, respond
+from service.routers.common import (
+    Cursor,
+    IfMatch,
+    Limit,
+    cursor_values,
+    json_response,
+    next_cursor,
+    parse_if_match,
+    respond,
+)
 from service.schemas.common import Page
 from service.schemas.reference import (
     ChainCreate,
@@ -29,13 +38,13 @@ WRITE_ERRORS = responses(400, 401, 403, 409, 422)
 READ_ERRORS = responses(401, 422)
 
 
-def _page(session, model, read, cursor, limit):  # noqa: ANN001, ANN202
+def _page(session, model, read, cursor, limit) -> Response:  # noqa: ANN001
     after = cursor_values(cursor, 1, types=(str,))
     rows = ReferenceRepo(session).page(model, after=after[0] if after else None, limit=limit + 1)
-    return Page[read](
+    return json_response(Page[read](
         items=[read.model_validate(r, from_attributes=True) for r in rows[:limit]],
         next_cursor=next_cursor(rows, limit, lambda r: [r.code]),
-    )
+    ))
 
 
 @router.post("/departments", status_code=201, response_model=DepartmentRead, operation_id="create_department",
@@ -48,7 +57,7 @@ def create_department(request: Request, body: DepartmentCreate, session: Session
 
 @router.get("/departments", response_model=Page[DepartmentRead], operation_id="list_departments",
             responses=READ_ERRORS)
-def list_departments(session: SessionDep, cursor: Cursor = None, limit: Limit = 50) -> Page[DepartmentRead]:
+def list_departments(session: SessionDep, cursor: Cursor = None, limit: Limit = 50) -> Response:
     return _page(session, Department, DepartmentRead, cursor, limit)
 
 
@@ -61,7 +70,7 @@ def create_district(request: Request, body: DistrictCreate, session: SessionDep,
 
 
 @router.get("/districts", response_model=Page[DistrictRead], operation_id="list_districts", responses=READ_ERRORS)
-def list_districts(session: SessionDep, cursor: Cursor = None, limit: Limit = 50) -> Page[DistrictRead]:
+def list_districts(session: SessionDep, cursor: Cursor = None, limit: Limit = 50) -> Response:
     return _page(session, District, DistrictRead, cursor, limit)
 
 
@@ -74,7 +83,7 @@ def create_chain(request: Request, body: ChainCreate, session: SessionDep, ctx: 
 
 
 @router.get("/chains", response_model=Page[ChainRead], operation_id="list_chains", responses=READ_ERRORS)
-def list_chains(session: SessionDep, cursor: Cursor = None, limit: Limit = 50) -> Page[ChainRead]:
+def list_chains(session: SessionDep, cursor: Cursor = None, limit: Limit = 50) -> Response:
     return _page(session, Chain, ChainRead, cursor, limit)
 
 

@@ -47,5 +47,5 @@ def metrics() -> Response:
 
 
 @api.get("/me", response_model=Me, operation_id="get_me", responses=responses(401))
-def get_me(actor: ActorDep) -> Me:
+async def get_me(actor: ActorDep) -> Me:
     return Me(name=actor.name, role=actor.role.value, chains=sorted(actor.chains))

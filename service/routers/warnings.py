@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
+from starlette.responses import Response
 
 from service.deps import CtxDep, SessionDep, settings_of
 from service.errors import responses
-from service.routers.common import Cursor, Limit, cursor_values, next_cursor
+from service.routers.common import Cursor, Limit, cursor_values, json_response, next_cursor
 from service.schemas.common import Page
 from service.schemas.monitoring import WarningRead, WarningRule
 from service.usecases import warnings as uc
@@ -47,7 +48,7 @@ def list_warnings(
                                                  "`LEDGER_WARN_DISPATCH_MONTHS`).")] = None,
     cursor: Cursor = None,
     limit: Limit = 50,
-) -> Page[WarningRead]:
+) -> Response:
     s = settings_of(request)
     thresholds = uc.Thresholds(
         signed_days=signed_days or s.warn_signed_days,
@@ -61,11 +62,11 @@ def list_warnings(
         rules=frozenset(r.value for r in rule) if rule else None,
         after=(after[0], after[1]) if after else None, limit=limit + 1,
     )
-    return Page[WarningRead](
+    return json_response(Page[WarningRead](
         items=[WarningRead(rule=i.rule, project_id=i.project_id, name=i.name, chain=i.chain, district=i.district,
                            stage=i.stage, is_key=i.is_key, since=i.since, days_idle=i.days_idle,
                            threshold=i.threshold, last_dispatch_period=i.last_dispatch_period,
                            missed_months=i.missed_months)
                for i in items[:limit]],
         next_cursor=next_cursor(items, limit, lambda i: [i.rank, i.project_id]),
-    )
+    ))

@@ -10,7 +10,7 @@ from starlette.responses import Response
 from service.deps import CtxDep, SessionDep, require_roles, settings_of
 from service.domain.access import Role
 from service.errors import responses
-from service.routers.common import Cursor, Limit, cursor_values, next_cursor, respond
+from service.routers.common import Cursor, Limit, cursor_values, json_response, next_cursor, respond
 from service.schemas.common import Page
 from service.schemas.webhooks import (
     DeliveryRead,
@@ -81,11 +81,11 @@ def create_webhook(request: Request, body: WebhookCreate, session: SessionDep, c
 
 @router.get("/webhooks", response_model=Page[WebhookRead], operation_id="list_webhooks",
             responses=responses(401, 403, 422), description="Live subscriptions in creation order (no secrets).")
-def list_webhooks(session: SessionDep, cursor: Cursor = None, limit: Limit = 50) -> Page[WebhookRead]:
+def list_webhooks(session: SessionDep, cursor: Cursor = None, limit: Limit = 50) -> Response:
     after = cursor_values(cursor, 1, types=(str,))
     rows = uc.list_webhooks(session, after=after[0] if after else None, limit=limit + 1)
-    return Page[WebhookRead](items=[webhook_read(r) for r in rows[:limit]],
-                             next_cursor=next_cursor(rows, limit, lambda r: [r.id]))
+    return json_response(Page[WebhookRead](items=[webhook_read(r) for r in rows[:limit]],
+                                           next_cursor=next_cursor(rows, limit, lambda r: [r.id])))
 
 
 @router.get("/webhooks/{webhook_id}", response_model=WebhookRead, operation_id="get_webhook",
@@ -111,12 +111,12 @@ def delete_webhook(webhook_id: WebhookId, session: SessionDep, ctx: CtxDep) -> R
 def list_deliveries(
     webhook_id: WebhookId, session: SessionDep, status: DeliveryStatus | None = None, cursor: Cursor = None,
     limit: Limit = 50,
-) -> Page[DeliveryRead]:
+) -> Response:
     before = cursor_values(cursor, 1, types=(int,))
     rows, attempts = uc.list_deliveries(session, webhook_id=webhook_id, before=before[0] if before else None,
                                         status=status.value if status else None, limit=limit + 1)
-    return Page[DeliveryRead](items=[delivery_read(r, attempts.get(r.id, [])) for r in rows[:limit]],
-                              next_cursor=next_cursor(rows, limit, lambda r: [r.id]))
+    items = [delivery_read(r, attempts.get(r.id, [])) for r in rows[:limit]]
+    return json_response(Page[DeliveryRead](items=items, next_cursor=next_cursor(rows, limit, lambda r: [r.id])))
 
 
 @router.get("/webhooks/{webhook_id}/deliveries/{delivery_id}", response_model=DeliveryRead,

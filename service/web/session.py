@@ -5,7 +5,7 @@
   and operations paths never carry or set it.
 - The session holds the SHA-256 hash of the token signed in with (never the token), the CSRF token, the
   language and a one-shot flash message. Every request looks the token up again through the same repository
-  call the API's ``get_actor`` uses (``TokenRepo.by_hash``), so a revoked token ends its sessions at once.
+  call the API's ``get_actor`` uses (``actor_by_token_hash``), so a revoked token ends its sessions at once.
 - CSRF: a synchronizer token kept in the session is put in every form; every POST must send it back (form
   field ``csrf`` or header ``X-CSRF-Token``), else 403 before any use case runs.
 """
@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import hmac
-import json
 import secrets
 from datetime import date
 from urllib.parse import parse_qsl, quote
@@ -24,9 +23,9 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from service.db.engine import transaction
-from service.db.repositories import TokenRepo, hash_token
-from service.deps import Ctx, factory_of, now_utc, settings_of
-from service.domain.access import Actor, Role
+from service.db.repositories import hash_token
+from service.deps import Ctx, actor_by_token_hash, factory_of, now_utc, settings_of
+from service.domain.access import Actor
 
 SESSION_COOKIE = "ledger_session"
 #: Idle lifetime of a browser session: the cookie is re-signed on every page, so this is since the last page.
@@ -112,10 +111,7 @@ def form_of(request: Request) -> FormData:
 def actor_for_token_hash(request: Request, token_hash: str) -> Actor | None:
     """The token's actor, read exactly as the API's ``get_actor`` reads it (unknown or revoked → None)."""
     with transaction(factory_of(request), write=False) as session:
-        row = TokenRepo(session).by_hash(token_hash)
-        if row is None:
-            return None
-        return Actor(name=row.name, role=Role(row.role), chains=frozenset(json.loads(row.chains)), token_id=row.id)
+        return actor_by_token_hash(session, token_hash)
 
 
 def sign_in(request: Request, token: str) -> Actor | None:
