@@ -104,15 +104,21 @@ def next_cursor(rows: list[Any], limit: int, key) -> str | None:  # noqa: ANN001
 
 
 def json_response(
-    model: BaseModel, *, status_code: int = 200, version: int | None = None, headers: dict[str, str] | None = None
+    model: BaseModel | dict[str, Any],
+    *,
+    status_code: int = 200,
+    version: int | None = None,
+    headers: dict[str, str] | None = None,
 ) -> Response:
-    """``model`` serialised once (pydantic → JSON bytes), with its ETag when it has a version.
+    """``model`` serialised once (pydantic → JSON bytes; a dict of plain JSON values, e.g. ``project_json``,
+    by orjson with UTC as ``Z`` as pydantic writes it), with its ETag when it has a version.
 
     Every endpoint that holds the request's session answers with a ``Response`` built here or by ``respond``,
     never with a model: FastAPI would validate and serialise a returned model in another worker thread while
     the session still holds its connection (docs/performance.md; tests/test_routes.py holds the line)."""
-    return Response(model.__pydantic_serializer__.to_json(model), status_code=status_code,
-                    media_type="application/json", headers=_headers(version, headers))
+    body = (model.__pydantic_serializer__.to_json(model) if isinstance(model, BaseModel)
+            else orjson.dumps(model, option=orjson.OPT_UTC_Z))
+    return Response(body, status_code=status_code, media_type="application/json", headers=_headers(version, headers))
 
 
 def _headers(version: int | None, headers: dict[str, str] | None) -> dict[str, str]:
@@ -125,7 +131,7 @@ def _headers(version: int | None, headers: dict[str, str] | None) -> dict[str, s
 def respond(
     request: Request,
     session: Session | None,
-    model: BaseModel,
+    model: BaseModel | dict[str, Any],
     *,
     status_code: int = 200,
     version: int | None = None,

@@ -20,7 +20,7 @@ from service.schemas.projects import (
     ProjectUpdate,
     ReasonInput,
     TransitionCreate,
-    project_read,
+    project_json,
 )
 from service.usecases import history as history_uc
 from service.usecases import projects as uc
@@ -38,7 +38,7 @@ ACTION_ERRORS = responses(400, 401, 403, 404, 409, 412, 422)
              "naming the existing id in `existing_id`.")
 def create_project(request: Request, body: ProjectCreate, session: SessionDep, ctx: CtxDep) -> Response:
     p = uc.create_project(session, ctx=ctx, data=body)
-    return respond(request, session, project_read(p), status_code=201, version=p.version)
+    return respond(request, session, project_json(p), status_code=201, version=p.version)
 
 
 @router.get("/projects", response_model=Page[ProjectRead], operation_id="list_projects", responses=responses(401, 422),
@@ -62,8 +62,8 @@ def list_projects(
     rows = uc.list_project_rows(session, f=f, after=after[0] if after else None, limit=limit + 1)
     # Serialised once here (as get_project does): returning the model would have FastAPI validate the whole
     # page again in a worker thread while the request's session still holds its connection (docs/performance.md).
-    return respond(request, None, Page[ProjectRead](items=[project_read(p) for p in rows[:limit]],
-                                                    next_cursor=next_cursor(list(rows), limit, lambda p: [p.id])))
+    return respond(request, None, {"items": [project_json(p) for p in rows[:limit]],
+                                   "next_cursor": next_cursor(list(rows), limit, lambda p: [p.id])})
 
 
 @router.get("/projects/{project_id}", response_model=ProjectRead, operation_id="get_project",
@@ -78,7 +78,7 @@ def get_project(
         p = history_uc.project_as_of(session, project_id=project_id, as_of=as_of, now=ctx.now)
     else:
         p = uc.read_project(session, project_id=project_id)
-    return respond(request, None, project_read(p), version=p.version)
+    return respond(request, None, project_json(p), version=p.version)
 
 
 @router.patch("/projects/{project_id}", response_model=ProjectRead, operation_id="update_project",
@@ -88,7 +88,7 @@ def update_project(
     request: Request, project_id: str, body: ProjectUpdate, session: SessionDep, ctx: CtxDep, if_match: IfMatch = None
 ) -> Response:
     p = uc.update_project(session, ctx=ctx, project_id=project_id, data=body, if_match=parse_if_match(if_match))
-    return respond(request, session, project_read(p), version=p.version)
+    return respond(request, session, project_json(p), version=p.version)
 
 
 @router.post("/projects/{project_id}/transitions", response_model=ProjectRead, operation_id="transition_project",
@@ -100,7 +100,7 @@ def transition_project(
     if_match: IfMatch = None,
 ) -> Response:
     p = uc.transition_project(session, ctx=ctx, project_id=project_id, data=body, if_match=parse_if_match(if_match))
-    return respond(request, session, project_read(p), version=p.version)
+    return respond(request, session, project_json(p), version=p.version)
 
 
 @router.post("/projects/{project_id}/transitions/revert", response_model=ProjectRead, operation_id="revert_transition",
@@ -111,7 +111,7 @@ def revert_transition(
 ) -> Response:
     p = uc.revert_transition(session, ctx=ctx, project_id=project_id, reason=body.reason,
                              if_match=parse_if_match(if_match))
-    return respond(request, session, project_read(p), version=p.version)
+    return respond(request, session, project_json(p), version=p.version)
 
 
 @router.post("/projects/{project_id}/void", response_model=ProjectRead, operation_id="void_project",
@@ -122,4 +122,4 @@ def void_project(
     request: Request, project_id: str, body: ReasonInput, session: SessionDep, ctx: CtxDep, if_match: IfMatch = None
 ) -> Response:
     p = uc.void_project(session, ctx=ctx, project_id=project_id, reason=body.reason, if_match=parse_if_match(if_match))
-    return respond(request, session, project_read(p), version=p.version)
+    return respond(request, session, project_json(p), version=p.version)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, Field, StrictBool
@@ -83,29 +84,38 @@ class ReasonInput(Input):
 
 
 
-def project_read(p: Any) -> ProjectRead:
-    """From a ``project`` row (ORM object or Core row with the same column names)."""
-    return ProjectRead(
-        id=p.id,
-        external_ref=p.external_ref,
-        name=p.name,
-        chain=p.chain,
-        district=p.district,
-        investor=p.investor,
-        planned_investment=p.planned_investment,
-        is_key=p.is_key,
-        major=is_major(p.planned_investment),
-        stage=p.stage,
-        milestones=Milestones(
-            signed=p.signed_on, started=p.started_on, in_production=p.in_production_on, at_capacity=p.at_capacity_on
-        ),
-        cancelled_on=p.cancelled_on,
-        cancel_reason=p.cancel_reason,
-        voided=p.voided_at is not None,
-        voided_at=p.voided_at,
-        void_reason=p.void_reason,
-        cumulative_investment=p.cumulative_investment,
-        version=p.version,
-        created_at=p.created_at,
-        updated_at=p.updated_at,
-    )
+def _amount(value: Decimal) -> str:
+    return f"{value:.2f}"  # as Amount serialises
+
+
+def project_json(p: Any) -> dict[str, Any]:
+    """The ``ProjectRead`` document of a ``project`` row (ORM object or Core row), as plain JSON values.
+
+    Every project the API answers with is serialised from this dict by orjson (``json_response``), with no model
+    in between: on a list page, building and validating 50 models cost more than reading the rows
+    (docs/performance.md). ``ProjectRead`` stays the documented schema; tests/api/test_project_json.py checks
+    that both give the same bytes."""
+    planned = p.planned_investment
+    return {
+        "id": p.id,
+        "external_ref": p.external_ref,
+        "name": p.name,
+        "chain": p.chain,
+        "district": p.district,
+        "investor": p.investor,
+        "planned_investment": _amount(planned),
+        "is_key": bool(p.is_key),
+        "major": is_major(planned),
+        "stage": Stage(p.stage).value,
+        "milestones": {"signed": p.signed_on, "started": p.started_on, "in_production": p.in_production_on,
+                       "at_capacity": p.at_capacity_on},
+        "cancelled_on": p.cancelled_on,
+        "cancel_reason": p.cancel_reason,
+        "voided": p.voided_at is not None,
+        "voided_at": p.voided_at,
+        "void_reason": p.void_reason,
+        "cumulative_investment": _amount(p.cumulative_investment),
+        "version": p.version,
+        "created_at": p.created_at,
+        "updated_at": p.updated_at,
+    }
