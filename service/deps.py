@@ -237,12 +237,16 @@ async def _request_transaction(request: Request, *, write: bool) -> AsyncIterato
     """The request's transaction. Entering does no I/O (it begins at its first statement, in the endpoint's
     thread); the commit — or the rollback after an exception — runs on the commit threads
     (``app.state.commit_limiter``), never waiting for a worker thread while it holds a connection. A read on a
-    SQLite file ends on the event loop: releasing its snapshot does no I/O worth a hop."""
-    scope = transaction(factory_of(request), write=write)
+    SQLite file ends on the event loop: releasing its snapshot does no I/O worth a hop; an endpoint that runs on
+    the loop there (``inline_on_sqlite``) reads through the loop's own connections (``app.state.inline_sessions``),
+    so it never waits for one that a worker thread holds."""
+    inline_sessions = request.app.state.inline_sessions
+    on_loop = not write and inline_sessions is not None and getattr(request.scope.get("endpoint"), "inline_read", False)
+    scope = transaction(inline_sessions if on_loop else factory_of(request), write=write)
     session = scope.__enter__()
 
     async def close(*exc_info: object) -> None:
-        if not write and request.app.state.inline_sessions is not None:
+        if not write and inline_sessions is not None:
             scope.__exit__(*exc_info)  # SQLite: ending a read transaction is a local no-op, no hop for it
         else:
             await anyio.to_thread.run_sync(scope.__exit__, *exc_info, limiter=request.app.state.commit_limiter)

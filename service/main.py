@@ -112,11 +112,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessions = make_sessionmaker(engine)
     # Commits (and rollbacks) of request transactions run on threads of their own: see service/deps.py.
     app.state.commit_limiter = anyio.CapacityLimiter(settings.thread_limit)
-    # SQLite: write requests take turns on the event loop (service/deps.py: take_write_turn), and the token
-    # lookup runs on the event loop through a connection of its own (service/deps.py: get_actor).
+    # SQLite: write requests take turns on the event loop (service/deps.py: take_write_turn); the token lookup
+    # and bounded reads run on the event loop through connections of their own (get_actor, inline_on_sqlite).
     app.state.write_gate = anyio.Lock() if is_sqlite(engine) else None
     url = settings.database_url
-    inline = make_engine(url, pool_size=1, max_overflow=0) if is_sqlite_file(url) else None
+    # Only the event loop uses it, so it never waits; overflow is unbounded so that it never could.
+    inline = make_engine(url, pool_size=2, max_overflow=-1) if is_sqlite_file(url) else None
     app.state.inline_sessions = make_sessionmaker(inline) if inline is not None else None
 
     install_errors(app)

@@ -12,7 +12,17 @@ from service.deps import CtxDep, SessionDep, require_roles
 from service.domain.access import Role
 from service.domain.stages import Stage
 from service.errors import responses
-from service.routers.common import AsOf, Cursor, IfMatch, Limit, cursor_values, next_cursor, parse_if_match, respond
+from service.routers.common import (
+    AsOf,
+    Cursor,
+    IfMatch,
+    Limit,
+    cursor_values,
+    inline_on_sqlite,
+    next_cursor,
+    parse_if_match,
+    respond,
+)
 from service.schemas.common import Page
 from service.schemas.projects import (
     ProjectCreate,
@@ -43,6 +53,7 @@ def create_project(request: Request, body: ProjectCreate, session: SessionDep, c
 
 @router.get("/projects", response_model=Page[ProjectRead], operation_id="list_projects", responses=responses(401, 422),
             description="Ordered by id (creation order). `q` matches name or investor literally (`%`, `_` too).")
+@inline_on_sqlite
 def list_projects(
     request: Request,
     session: SessionDep,
@@ -71,6 +82,7 @@ def list_projects(
             description="Voided projects stay readable here with `voided: true`. `as_of` (RFC 3339 with a "
             "time zone) answers the project as the ledger knew it at that moment (404 if it was not known yet; 422 "
             "before the first event or in the future).")
+@inline_on_sqlite
 def get_project(
     request: Request, project_id: str, session: SessionDep, ctx: CtxDep, as_of: AsOf = None
 ) -> Response:
