@@ -21,7 +21,7 @@ from service.schemas.ledger import (
     LedgerRead,
     LedgerSummaryRead,
     SummaryBy,
-    ledger_read,
+    ledger_json,
     ledger_sheets,
     ledger_table,
     summary_read,
@@ -95,7 +95,7 @@ def get_ledger(
     f = ProjectFilter(chain=chain, district=district, key=key, major=major)
     when = {"as_of": as_of, "now": now_utc()}
     if format_ is LedgerFormat.JSON:
-        return respond(request, None, ledger_read(p, uc.read_ledger(session, period=p, f=f, limit=limit, **when)))
+        return respond(request, None, ledger_json(p, uc.read_ledger(session, period=p, f=f, limit=limit, **when)))
     lists = uc.iter_ledger(session, period=p, f=f, **when)  # lazy: rows are read while the file is written
     if format_ is LedgerFormat.CSV:
         return _csv(f"ledger-{p}.csv", *ledger_table(lists))

@@ -31,6 +31,7 @@ from service.schemas.projects import (
     ReasonInput,
     TransitionCreate,
     project_json,
+    projects_json,
 )
 from service.usecases import history as history_uc
 from service.usecases import projects as uc
@@ -73,7 +74,7 @@ def list_projects(
     rows = uc.list_project_rows(session, f=f, after=after[0] if after else None, limit=limit + 1)
     # Serialised once here (as get_project does): returning the model would have FastAPI validate the whole
     # page again in a worker thread while the request's session still holds its connection (docs/performance.md).
-    return respond(request, None, {"items": [project_json(p) for p in rows[:limit]],
+    return respond(request, None, {"items": projects_json(rows[:limit]),
                                    "next_cursor": next_cursor(list(rows), limit, lambda p: [p.id])})
 
 

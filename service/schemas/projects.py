@@ -2,9 +2,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from collections.abc import Sequence
+from operator import attrgetter, itemgetter
 from typing import Any
 
 from pydantic import BaseModel, Field, StrictBool
+from sqlalchemy import Row
 
 from service.domain.stages import Stage, is_major
 from service.schemas.common import Amount, Code, Day, Input, LongText, Name, ShortText
@@ -88,6 +91,42 @@ def _amount(value: Decimal) -> str:
     return f"{value:.2f}"  # as Amount serialises
 
 
+#: The ``project`` columns a ``ProjectRead`` is made of, in the order ``_document`` unpacks them.
+_COLUMNS = ("id", "external_ref", "name", "chain", "district", "investor", "planned_investment", "is_key", "stage",
+            "signed_on", "started_on", "in_production_on", "at_capacity_on", "cancelled_on", "cancel_reason",
+            "voided_at", "void_reason", "cumulative_investment", "version", "created_at", "updated_at")
+_of_object = attrgetter(*_COLUMNS)
+
+
+def _document(values: tuple[Any, ...]) -> dict[str, Any]:
+    (id_, external_ref, name, chain, district, investor, planned, is_key, stage, signed_on, started_on,
+     in_production_on, at_capacity_on, cancelled_on, cancel_reason, voided_at, void_reason, cumulative, version,
+     created_at, updated_at) = values
+    return {
+        "id": id_,
+        "external_ref": external_ref,
+        "name": name,
+        "chain": chain,
+        "district": district,
+        "investor": investor,
+        "planned_investment": _amount(planned),
+        "is_key": bool(is_key),
+        "major": is_major(planned),
+        "stage": Stage(stage).value,
+        "milestones": {"signed": signed_on, "started": started_on, "in_production": in_production_on,
+                       "at_capacity": at_capacity_on},
+        "cancelled_on": cancelled_on,
+        "cancel_reason": cancel_reason,
+        "voided": voided_at is not None,
+        "voided_at": voided_at,
+        "void_reason": void_reason,
+        "cumulative_investment": _amount(cumulative),
+        "version": version,
+        "created_at": created_at,
+        "updated_at": updated_at,
+    }
+
+
 def project_json(p: Any) -> dict[str, Any]:
     """The ``ProjectRead`` document of a ``project`` row (ORM object or Core row), as plain JSON values.
 
@@ -95,27 +134,13 @@ def project_json(p: Any) -> dict[str, Any]:
     in between: on a list page, building and validating 50 models cost more than reading the rows
     (docs/performance.md). ``ProjectRead`` stays the documented schema; tests/api/test_project_json.py checks
     that both give the same bytes."""
-    planned = p.planned_investment
-    return {
-        "id": p.id,
-        "external_ref": p.external_ref,
-        "name": p.name,
-        "chain": p.chain,
-        "district": p.district,
-        "investor": p.investor,
-        "planned_investment": _amount(planned),
-        "is_key": bool(p.is_key),
-        "major": is_major(planned),
-        "stage": Stage(p.stage).value,
-        "milestones": {"signed": p.signed_on, "started": p.started_on, "in_production": p.in_production_on,
-                       "at_capacity": p.at_capacity_on},
-        "cancelled_on": p.cancelled_on,
-        "cancel_reason": p.cancel_reason,
-        "voided": p.voided_at is not None,
-        "voided_at": p.voided_at,
-        "void_reason": p.void_reason,
-        "cumulative_investment": _amount(p.cumulative_investment),
-        "version": p.version,
-        "created_at": p.created_at,
-        "updated_at": p.updated_at,
-    }
+    return _document(_of_object(p))
+
+
+def projects_json(rows: Sequence[Row[Any]]) -> list[dict[str, Any]]:
+    """``project_json`` of every Core row of a page, reading the columns by position (a named attribute of a
+    Row costs about a microsecond, twenty-one of them more than the rest of the row's work)."""
+    if not rows:
+        return []
+    take = itemgetter(*(rows[0]._fields.index(column) for column in _COLUMNS))
+    return [_document(take(row)) for row in rows]

@@ -283,3 +283,16 @@ def test_reverted_milestones_leave_the_list(client, admin, reference):
     act(client, admin, p["id"], "transitions/revert", {"reason": "录错日期"})
     assert get_ledger(client, admin, period="2026-09")["lists"]["started"]["count"] == 0
     assert get_ledger(client, admin, period="2026-08")["lists"]["signed"]["count"] == 1
+
+
+@pytest.mark.parametrize("params", [{"period": "2026"}, {"period": "2026-Q2", "limit": 1}, {"period": "2024"},
+                                    {"period": "2026", "chain": "AUTO", "key": "true"}])
+def test_the_ledger_answer_is_the_documented_models_serialisation(client, admin, ledger, params):
+    """The ledger is serialised straight from its rows (``ledger_json``): byte for byte what ``LedgerRead``
+    writes for the same document (cancelled items, truncated lists, empty lists, filters)."""
+    from service.schemas.ledger import LedgerRead
+
+    r = client.get("/api/v1/ledger", params=params, headers=admin)
+    assert r.status_code == 200, r.text
+    model = LedgerRead.model_validate(r.json())
+    assert r.content == model.__pydantic_serializer__.to_json(model)
