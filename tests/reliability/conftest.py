@@ -7,6 +7,7 @@ concurrently and the process can really be SIGKILLed); every server is stopped b
 The suite (issue 8): test_idempotency_race (1), test_if_match_race (2), test_stage_machine (3),
 test_two_instances (4, PostgreSQL only), test_crash_recovery (5), test_schemathesis (6), test_hostile_input (8).
 Item 7, the authorisation matrix generated from the route table, is tests/api/test_authorization_matrix.py.
+Beyond the list: test_saturation (far more clients than threads and connections: no stall).
 """
 
 from __future__ import annotations
