@@ -4,8 +4,9 @@ Order for a write: ``get_actor`` (own short read) → ``take_write_turn`` (SQLit
 ``claim_idempotency`` (own short write, when an Idempotency-Key is sent) → ``get_session`` (the request's one
 transaction, committed before the response).
 
-A thread hop only where there is database I/O (docs/performance.md): the token lookup, the endpoint, the commit.
-A request's connection is held across hops only from the endpoint (its first statement) to the commit, and the
+A thread hop only where there is database I/O (docs/performance.md): the token lookup, the endpoint, the commit;
+on a SQLite file the token lookup and the end of a read run on the event loop, and bounded reads too
+(``inline_on_sqlite``), through connections reserved for the loop (``app.state.inline_sessions``). A request's connection is held across hops only from the endpoint (its first statement) to the commit, and the
 commit runs on threads of its own (``commit_limiter``): it never waits for a worker thread that may itself be
 waiting for a connection or for SQLite's write lock, so a full thread pool cannot deadlock on a full pool.
 """
@@ -97,8 +98,8 @@ def _lookup(factory: sessionmaker[Session], token: str) -> Actor:
 
 async def get_actor(request: Request) -> Actor:
     """The token's actor. On a SQLite file the lookup (one indexed read of a local file, which WAL never makes
-    wait for a writer) runs right here on the event loop, through a connection of its own that nothing else
-    uses: cheaper than the thread hop around it. Elsewhere it runs in a worker thread."""
+    wait for a writer) runs right here on the event loop, through the connections reserved for the loop:
+    cheaper than the thread hop around it. Elsewhere it runs in a worker thread."""
     token = _bearer(request)
     if not token:
         raise d.Unauthenticated("Send 'Authorization: Bearer <token>'.")
