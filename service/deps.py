@@ -6,7 +6,9 @@ transaction, committed before the response).
 
 A thread hop only where there is database I/O (docs/performance.md): the token lookup, the endpoint, the commit;
 on a SQLite file the token lookup and the end of a read run on the event loop, and bounded reads too
-(``inline_on_sqlite``), through connections reserved for the loop (``app.state.inline_sessions``). A request's connection is held across hops only from the endpoint (its first statement) to the commit, and the
+(``inline_on_sqlite``), through connections reserved for the loop (``app.state.inline_sessions``).
+
+A request's connection is held across hops only from the endpoint (its first statement) to the commit, and the
 commit runs on threads of its own (``commit_limiter``): it never waits for a worker thread that may itself be
 waiting for a connection or for SQLite's write lock, so a full thread pool cannot deadlock on a full pool.
 """

@@ -162,7 +162,8 @@ def respond(
 ) -> Response:
     """``json_response``; when the request carried an Idempotency-Key, this exact response is also stored in
     the same transaction as the write it answers."""
-    response = json_response(model, status_code=status_code, version=version, headers=headers)
+    out = _headers(version, headers)
+    response = json_response(model, status_code=status_code, headers=out)
     record_id = getattr(request.state, "idempotency_record", None)
     if record_id is not None and session is not None and 200 <= status_code < 300:
         record = session.get(IdempotencyRecord, record_id)
@@ -170,7 +171,7 @@ def respond(
             record.state = "done"
             record.response_status = status_code
             record.response_body = response.body.decode()
-            record.response_headers = orjson.dumps(_headers(version, headers)).decode()
+            record.response_headers = orjson.dumps(out).decode()
             session.flush()
             request.state.idempotency_done = True
     return response
