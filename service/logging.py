@@ -12,6 +12,7 @@ import sys
 import orjson
 import structlog
 
+
 def _dumps(event: dict, **_: object) -> str:
     """orjson (UTF-8 kept as is, like ``ensure_ascii=False``); anything it cannot encode becomes its str()."""
     return orjson.dumps(event, default=str).decode()

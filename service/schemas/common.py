@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from datetime import date
 from decimal import Decimal
+from operator import itemgetter
 from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, StringConstraints
@@ -37,6 +39,17 @@ def _two_places(value: Decimal) -> Decimal:
     return value.quantize(Decimal("0.01")) + Decimal(0)
 
 
+def amount_text(value: Decimal) -> str:
+    """An amount (or a sum of amounts) in 万元 as the API serves it: a plain decimal string with two places."""
+    return f"{value:.2f}"
+
+
+def by_position(rows: Sequence[Any], columns: Sequence[str]) -> Callable[[Any], tuple[Any, ...]]:
+    """A getter of ``columns`` from each of ``rows`` (Core rows of one query), by position: a named attribute of
+    a SQLAlchemy Row costs about a microsecond, which dominated serialising pages of rows."""
+    return itemgetter(*(rows[0]._fields.index(column) for column in columns))
+
+
 def _not_ancient(value: date) -> date:
     if value < EARLIEST:
         raise ValueError(f"must be on or after {EARLIEST.isoformat()}")
@@ -60,7 +73,7 @@ Amount = Annotated[
     Field(ge=0, max_digits=14, decimal_places=2, examples=["12500.00"]),
     BeforeValidator(_plain_decimal_text),
     AfterValidator(_two_places),
-    PlainSerializer(lambda v: f"{v:.2f}", return_type=str, when_used="json"),
+    PlainSerializer(amount_text, return_type=str, when_used="json"),
 ]
 Day = Annotated[date, AfterValidator(_not_ancient)]
 

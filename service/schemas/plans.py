@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 from pydantic import AfterValidator, BaseModel, Field, PlainSerializer, StringConstraints
 
 from service.domain.plans import ProgressStatus, TaskStatus
-from service.schemas.common import Amount, Day, Input, LongText, Name, ShortText, _no_nul
+from service.schemas.common import Amount, Day, Input, LongText, Name, ShortText, _no_nul, amount_text
 
 if TYPE_CHECKING:
     from service.usecases.plans import ChainProgress, PlanProgress, PlanView
@@ -28,7 +28,7 @@ Unit = Annotated[
 Month = Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", examples=["2026-03"])]
 #: A figure that may be negative (a benchmark gap) or a sum: a decimal served as a string with two decimals.
 Figure = Annotated[
-    Decimal, PlainSerializer(lambda v: f"{v:.2f}", return_type=str, when_used="json"), Field(examples=["12500.00"])
+    Decimal, PlainSerializer(amount_text, return_type=str, when_used="json"), Field(examples=["12500.00"])
 ]
 
 

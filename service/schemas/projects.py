@@ -1,16 +1,15 @@
 from __future__ import annotations
 
-from datetime import date, datetime
-from decimal import Decimal
 from collections.abc import Sequence
-from operator import attrgetter, itemgetter
+from datetime import date, datetime
+from operator import attrgetter
 from typing import Any
 
 from pydantic import BaseModel, Field, StrictBool
 from sqlalchemy import Row
 
 from service.domain.stages import Stage, is_major
-from service.schemas.common import Amount, Code, Day, Input, LongText, Name, ShortText
+from service.schemas.common import Amount, Code, Day, Input, LongText, Name, ShortText, amount_text, by_position
 
 
 class Milestones(BaseModel):
@@ -87,10 +86,6 @@ class ReasonInput(Input):
 
 
 
-def _amount(value: Decimal) -> str:
-    return f"{value:.2f}"  # as Amount serialises
-
-
 #: The ``project`` columns a ``ProjectRead`` is made of, in the order ``_document`` unpacks them.
 _COLUMNS = ("id", "external_ref", "name", "chain", "district", "investor", "planned_investment", "is_key", "stage",
             "signed_on", "started_on", "in_production_on", "at_capacity_on", "cancelled_on", "cancel_reason",
@@ -109,7 +104,7 @@ def _document(values: tuple[Any, ...]) -> dict[str, Any]:
         "chain": chain,
         "district": district,
         "investor": investor,
-        "planned_investment": _amount(planned),
+        "planned_investment": amount_text(planned),
         "is_key": bool(is_key),
         "major": is_major(planned),
         "stage": Stage(stage).value,
@@ -120,7 +115,7 @@ def _document(values: tuple[Any, ...]) -> dict[str, Any]:
         "voided": voided_at is not None,
         "voided_at": voided_at,
         "void_reason": void_reason,
-        "cumulative_investment": _amount(cumulative),
+        "cumulative_investment": amount_text(cumulative),
         "version": version,
         "created_at": created_at,
         "updated_at": updated_at,
@@ -138,9 +133,8 @@ def project_json(p: Any) -> dict[str, Any]:
 
 
 def projects_json(rows: Sequence[Row[Any]]) -> list[dict[str, Any]]:
-    """``project_json`` of every Core row of a page, reading the columns by position (a named attribute of a
-    Row costs about a microsecond, twenty-one of them more than the rest of the row's work)."""
+    """``project_json`` of every Core row of a page, the columns read by position (``by_position``)."""
     if not rows:
         return []
-    take = itemgetter(*(rows[0]._fields.index(column) for column in _COLUMNS))
+    take = by_position(rows, _COLUMNS)
     return [_document(take(row)) for row in rows]
