@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractContextManager, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated
@@ -27,12 +27,14 @@ import anyio
 import anyio.to_thread
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
+from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.config import Settings
 from service.db.engine import transaction
-from service.db.repositories import IdempotencyRepo, TokenRepo, hash_token
+from service.db.raw import reader
+from service.db.repositories import IdempotencyRepo, hash_token, live_token
 from service.db.tables import IdempotencyRecord
 from service.domain import errors as d
 from service.domain.access import Actor, Role
@@ -78,24 +80,32 @@ def _bearer(request: Request) -> str | None:
     return None
 
 
-def actor_by_token_hash(session: Session, token_hash: str) -> Actor | None:
+def actor_by_token_hash(engine: Engine, token_hash: str) -> Actor | None:
     """The actor of a live token (None when unknown or revoked); the web frontend's sessions use it too."""
-    row = TokenRepo(session).actor_row(token_hash)
+    with reader(engine) as r:
+        row = live_token(r, token_hash)
     if row is None:
         return None
     return Actor(name=row.name, role=Role(row.role), chains=frozenset(json.loads(row.chains)), token_id=row.id)
 
 
-def _actor_of(session: Session, token: str) -> Actor:
-    actor = actor_by_token_hash(session, hash_token(token))
+def _lookup(engine: Engine, token: str) -> Actor:
+    actor = actor_by_token_hash(engine, hash_token(token))
     if actor is None:
         raise d.Unauthenticated("Unknown or revoked token.")
     return actor
 
 
-def _lookup(factory: sessionmaker[Session], token: str) -> Actor:
-    with transaction(factory, write=False) as session:
-        return _actor_of(session, token)
+def reads_engine(request: Request) -> Engine:
+    """The engine of a single-statement read (service/db/raw.py) by code that runs on the event loop on a SQLite
+    file — ``get_actor``, ``inline_on_sqlite`` endpoints — and in a worker thread elsewhere: on a SQLite file the
+    loop's own connections (``app.state.inline_engine``), so the loop never waits for one a thread holds."""
+    return request.app.state.inline_engine or request.app.state.engine
+
+
+def read_transaction(request: Request) -> AbstractContextManager[Session]:
+    """A read-only session for such code (the loop's connections on a SQLite file, as ``reads_engine``)."""
+    return transaction(request.app.state.inline_sessions or factory_of(request), write=False)
 
 
 async def get_actor(request: Request) -> Actor:
@@ -105,11 +115,11 @@ async def get_actor(request: Request) -> Actor:
     token = _bearer(request)
     if not token:
         raise d.Unauthenticated("Send 'Authorization: Bearer <token>'.")
-    inline = request.app.state.inline_sessions
+    inline = request.app.state.inline_engine
     if inline is not None:
         actor = _lookup(inline, token)
     else:
-        actor = await run_in_threadpool(_lookup, factory_of(request), token)
+        actor = await run_in_threadpool(_lookup, request.app.state.engine, token)
     request.state.actor = actor
     return actor
 

@@ -40,9 +40,15 @@ def configure_logging(level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "httpx", "alembic"):
+    for name in ("uvicorn", "uvicorn.error", "httpx", "alembic"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
+    # The access line is RequestContextMiddleware's (with route, duration, actor and request id). uvicorn logs
+    # its own whenever "uvicorn.access" has a handler, even with access_log=False: that would be every request
+    # twice, at the cost of a second record and line.
+    access = logging.getLogger("uvicorn.access")
+    access.handlers[:] = []
+    access.propagate = False
     logging.getLogger("httpx").setLevel(max(logging.WARNING, root.level))
     structlog.configure(
         processors=[*_SHARED, structlog.processors.format_exc_info,

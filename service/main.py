@@ -118,6 +118,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     url = settings.database_url
     # Only the event loop uses it, so it never waits; overflow is unbounded so that it never could.
     inline = make_engine(url, pool_size=2, max_overflow=-1) if is_sqlite_file(url) else None
+    app.state.inline_engine = inline
     app.state.inline_sessions = make_sessionmaker(inline) if inline is not None else None
 
     install_errors(app)

@@ -14,9 +14,10 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import Row, String, and_, bindparam, delete, func, or_, select, type_coerce, update
+from sqlalchemy import Integer, Row, Select, String, and_, bindparam, delete, func, or_, select, type_coerce, update
 from sqlalchemy.orm import Session
 
+from service.db.raw import Reader
 from service.db.tables import (
     ApiToken,
     AuditEvent,
@@ -234,13 +235,14 @@ _TOKEN_BY_HASH = select(_TOKEN.c.id, _TOKEN.c.name, _TOKEN.c.role, _TOKEN.c.chai
 )
 
 
+def live_token(r: Reader, token_hash: str) -> Any | None:
+    """``(id, name, role, chains)`` of a live token (None when unknown or revoked): read on every request."""
+    return r.first("token.live", lambda: _TOKEN_BY_HASH, token_hash=token_hash)
+
+
 class TokenRepo:
     def __init__(self, session: Session):
         self.session = session
-
-    def actor_row(self, token_hash: str) -> Row[Any] | None:
-        """``(id, name, role, chains)`` of a live token: a Core row, read on every request."""
-        return self.session.execute(_TOKEN_BY_HASH, {"token_hash": token_hash}).first()
 
     def add(self, token: ApiToken) -> ApiToken:
         self.session.add(token)
@@ -296,23 +298,42 @@ def _like_literal(text: str) -> str:
     return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
+def _filter_values(f: ProjectFilter) -> dict[str, Any]:
+    """The values of ``f``'s conditions, by the name of their bind parameter (``apply_project_filter``)."""
+    values: dict[str, Any] = {}
+    if f.chain:
+        values["f_chain"] = f.chain
+    if f.district:
+        values["f_district"] = f.district
+    if f.stage:
+        values["f_stage"] = f.stage
+    if f.key is not None:
+        values["f_key"] = f.key
+    if f.q:
+        values["f_q"] = _like_literal(f.q)
+    return values
+
+
 def apply_project_filter(stmt, f: ProjectFilter, table=Project):  # noqa: ANN001, ANN201
+    """``stmt`` restricted by ``f``. Each value is a named bind parameter (``f_chain``, …, ``_filter_values``),
+    so the statement's text depends only on which filters are set: ``ProjectReads`` compiles it once per shape."""
     conds = []
     if not f.include_voided:
         conds.append(table.voided_at.is_(None))
-    if f.chain:
-        conds.append(table.chain == f.chain)
-    if f.district:
-        conds.append(table.district == f.district)
-    if f.stage:
-        conds.append(table.stage == f.stage)
-    if f.key is not None:
-        conds.append(table.is_key == f.key)
+    values = _filter_values(f)
+    if "f_chain" in values:
+        conds.append(table.chain == bindparam("f_chain", values["f_chain"]))
+    if "f_district" in values:
+        conds.append(table.district == bindparam("f_district", values["f_district"]))
+    if "f_stage" in values:
+        conds.append(table.stage == bindparam("f_stage", values["f_stage"]))
+    if "f_key" in values:
+        conds.append(table.is_key == bindparam("f_key", values["f_key"]))
     if f.major is not None:
         threshold = table.planned_investment >= MAJOR_THRESHOLD
         conds.append(threshold if f.major else ~threshold)
-    if f.q:
-        pattern = _like_literal(f.q)
+    if "f_q" in values:
+        pattern = bindparam("f_q", values["f_q"])
         # Case-insensitive on both databases (LIKE is case-sensitive on PostgreSQL, not on SQLite).
         conds.append(or_(table.name.ilike(pattern, escape="\\"), table.investor.ilike(pattern, escape="\\")))
     return stmt.where(and_(*conds)) if conds else stmt
@@ -338,20 +359,6 @@ class ProjectRepo:
             stmt = stmt.where(Project.id > after)
         return list(self.session.scalars(stmt))
 
-    # Hot read paths of the API: Core rows (same column names as Project, typed by Money/UTCDateTime),
-    # no ORM identity map or instrumentation (ARCHITECTURE: hydration triples the cost of a 50-row list).
-
-    def row(self, project_id: str) -> Row[Any] | None:
-        t = Project.__table__
-        return self.session.execute(select(t).where(t.c.id == project_id)).first()
-
-    def page_rows(self, f: ProjectFilter, *, after: str | None, limit: int) -> Sequence[Row[Any]]:
-        t = Project.__table__
-        stmt = apply_project_filter(select(t), f, table=t.c).order_by(t.c.id).limit(limit)
-        if after is not None:
-            stmt = stmt.where(t.c.id > after)
-        return self.session.execute(stmt).all()
-
     def add_transition(self, row: ProjectTransition) -> None:
         self.session.add(row)
         self.session.flush()
@@ -364,6 +371,33 @@ class ProjectRepo:
             .limit(1)
         )
 
+
+_PROJECT = Project.__table__
+
+
+class ProjectReads:
+    """The API's hot project reads, one statement each on a ``Reader`` (service/db/raw.py): records typed like
+    Core rows of ``project``, with no session, ORM identity map or per-statement compilation."""
+
+    def __init__(self, r: Reader):
+        self.r = r
+
+    def row(self, project_id: str) -> Any | None:
+        return self.r.first("project.row", lambda: select(_PROJECT).where(_PROJECT.c.id == bindparam("id")),
+                            id=project_id)
+
+    def page(self, f: ProjectFilter, *, after: str | None, limit: int) -> list[Any]:
+        values: dict[str, Any] = {**_filter_values(f), "limit": limit}
+        if after is not None:
+            values["after"] = after
+
+        def build() -> Select[Any]:
+            stmt = apply_project_filter(select(_PROJECT), f, table=_PROJECT.c).order_by(_PROJECT.c.id)
+            if after is not None:
+                stmt = stmt.where(_PROJECT.c.id > bindparam("after"))
+            return stmt.limit(bindparam("limit", type_=Integer))
+
+        return self.r.all(("project.page", f.include_voided, f.major, *sorted(values)), build, **values)
 
 # ---------------------------------------------------------------- idempotency
 

@@ -7,8 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
+from service.db.raw import reader
 from service.db.repositories import ProjectFilter
-from service.deps import CtxDep, SessionDep, require_roles
+from service.deps import ActorDep, CtxDep, SessionDep, read_transaction, reads_engine, require_roles
 from service.domain.access import Role
 from service.domain.stages import Stage
 from service.errors import responses
@@ -57,7 +58,7 @@ def create_project(request: Request, body: ProjectCreate, session: SessionDep, c
 @inline_on_sqlite
 def list_projects(
     request: Request,
-    session: SessionDep,
+    _actor: ActorDep,
     chain: Annotated[str | None, Query(max_length=32)] = None,
     district: Annotated[str | None, Query(max_length=32)] = None,
     stage: Stage | None = None,
@@ -71,11 +72,12 @@ def list_projects(
     after = cursor_values(cursor, 1, types=(str,))
     f = ProjectFilter(chain=chain, district=district, stage=stage.value if stage else None, key=key, major=major,
                       q=q, include_voided=include_voided)
-    rows = uc.list_project_rows(session, f=f, after=after[0] if after else None, limit=limit + 1)
+    with reader(reads_engine(request)) as r:  # one statement: no session (service/db/raw.py)
+        rows = uc.list_project_rows(r, f=f, after=after[0] if after else None, limit=limit + 1)
     # Serialised once here (as get_project does): returning the model would have FastAPI validate the whole
-    # page again in a worker thread while the request's session still holds its connection (docs/performance.md).
+    # page again in a worker thread (docs/performance.md).
     return respond(request, None, {"items": projects_json(rows[:limit]),
-                                   "next_cursor": next_cursor(list(rows), limit, lambda p: [p.id])})
+                                   "next_cursor": next_cursor(rows, limit, lambda p: [p.id])})
 
 
 @router.get("/projects/{project_id}", response_model=ProjectRead, operation_id="get_project",
@@ -84,13 +86,13 @@ def list_projects(
             "time zone) answers the project as the ledger knew it at that moment (404 if it was not known yet; 422 "
             "before the first event or in the future).")
 @inline_on_sqlite
-def get_project(
-    request: Request, project_id: str, session: SessionDep, ctx: CtxDep, as_of: AsOf = None
-) -> Response:
+def get_project(request: Request, project_id: str, ctx: CtxDep, as_of: AsOf = None) -> Response:
     if as_of is not None:
-        p = history_uc.project_as_of(session, project_id=project_id, as_of=as_of, now=ctx.now)
+        with read_transaction(request) as session:
+            p = history_uc.project_as_of(session, project_id=project_id, as_of=as_of, now=ctx.now)
     else:
-        p = uc.read_project(session, project_id=project_id)
+        with reader(reads_engine(request)) as r:  # one statement: no session (service/db/raw.py)
+            p = uc.read_project(r, project_id=project_id)
     return respond(request, None, project_json(p), version=p.version)
 
 

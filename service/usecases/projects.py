@@ -11,7 +11,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from service.db.history import ProjectHistory
-from service.db.repositories import ProjectFilter, ProjectRepo, ReferenceRepo, jsonable, new_id
+from service.db.raw import Reader
+from service.db.repositories import ProjectFilter, ProjectReads, ProjectRepo, ReferenceRepo, jsonable, new_id
 from service.db.tables import Project, ProjectTransition
 from service.deps import Ctx
 from service.domain import errors as d
@@ -116,16 +117,16 @@ def list_projects(session: Session, *, f: ProjectFilter, after: str | None, limi
     return ProjectRepo(session).page(f, after=after, limit=limit)
 
 
-def read_project(session: Session, *, project_id: str) -> Row[Any]:
-    """The project as a Core row (the API's read path: no ORM object)."""
-    row = ProjectRepo(session).row(project_id)
+def read_project(r: Reader, *, project_id: str) -> Any:
+    """The project as a record typed like a Core row (the API's read path: no session, no ORM object)."""
+    row = ProjectReads(r).row(project_id)
     if row is None:
         raise d.NotFound(f"No project '{project_id}'.")
     return row
 
 
-def list_project_rows(session: Session, *, f: ProjectFilter, after: str | None, limit: int) -> Sequence[Row[Any]]:
-    return ProjectRepo(session).page_rows(f, after=after, limit=limit)
+def list_project_rows(r: Reader, *, f: ProjectFilter, after: str | None, limit: int) -> list[Any]:
+    return ProjectReads(r).page(f, after=after, limit=limit)
 
 
 def _load_for_write(

@@ -110,8 +110,7 @@ def form_of(request: Request) -> FormData:
 
 def actor_for_token_hash(request: Request, token_hash: str) -> Actor | None:
     """The token's actor, read exactly as the API's ``get_actor`` reads it (unknown or revoked → None)."""
-    with transaction(factory_of(request), write=False) as session:
-        return actor_by_token_hash(session, token_hash)
+    return actor_by_token_hash(request.app.state.engine, token_hash)
 
 
 def sign_in(request: Request, token: str) -> Actor | None:

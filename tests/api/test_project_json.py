@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import text
 
 from service.db.engine import transaction
-from service.db.repositories import ProjectRepo
+from service.db.raw import reader
+from service.db.repositories import ProjectReads, ProjectRepo
 from service.schemas.projects import ProjectRead, project_json
 from tests.api.conftest import P, project_body
 
@@ -36,11 +37,11 @@ def varied(client, admin, reference, new_project, move, execute_sql) -> list[str
     return [p["id"] for p in (plain, keyed, big, moved, cancelled, voided)]
 
 
-def test_project_json_is_the_models_serialisation(sessions, varied):
-    with transaction(sessions, write=False) as session:
+def test_project_json_is_the_models_serialisation(app, sessions, varied):
+    with transaction(sessions, write=False) as session, reader(app.state.engine) as r:
         repo = ProjectRepo(session)
         for project_id in varied:
-            for row in (repo.row(project_id), repo.get(project_id)):  # Core row, ORM object
+            for row in (ProjectReads(r).row(project_id), repo.get(project_id)):  # record, ORM object
                 document = project_json(row)
                 assert orjson.dumps(document, option=orjson.OPT_UTC_Z) == _model_bytes(document)
 

@@ -1,0 +1,94 @@
+"""The hot reads on the driver's cursor (service/db/raw.py) give what SQLAlchemy's own execution gives: the same
+rows, with values of the same types, for every shape of the project filter; each shape is compiled once."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+from service.db.engine import transaction
+from service.db.raw import reader
+from service.db.repositories import ProjectFilter, ProjectReads, ProjectRepo, live_token
+from service.db.tables import ApiToken, Project
+from tests.api.conftest import P
+
+
+@pytest.fixture
+def mixed(client, admin, new_project, move, execute_sql) -> list[str]:
+    ids = [
+        new_project(planned_investment="0", name="小项目_甲")["id"],
+        new_project(external_ref="ZS-9", is_key=True, planned_investment="12500.5", chain="OPTICS")["id"],
+        new_project(planned_investment="10000", district="JA", investor="某100%公司")["id"],
+        new_project(planned_investment="9999.99", is_key=True, stage="in_production",
+                    milestones={"signed": "2025-01-02", "started": "2025-03-04", "in_production": "2025-06-30"})["id"],
+    ]
+    assert move(ids[0], "started", "2026-02-01").status_code == 200
+    voided = new_project(name="作废")["id"]
+    assert client.post(f"{P}/{voided}/void", json={"reason": "重复录入"}, headers=admin).status_code == 200
+    execute_sql("UPDATE project SET created_at = '2026-03-01 08:00:00' WHERE id = :id", id=ids[2])
+    return [*ids, voided]
+
+
+FILTERS = [
+    ProjectFilter(),
+    ProjectFilter(include_voided=True),
+    ProjectFilter(chain="OPTICS"),
+    ProjectFilter(chain="NOPE"),
+    ProjectFilter(district="JA", stage="signed"),
+    ProjectFilter(stage="started"),
+    ProjectFilter(key=True),
+    ProjectFilter(key=False, include_voided=True),
+    ProjectFilter(major=True),
+    ProjectFilter(major=False),
+    ProjectFilter(q="100%"),
+    ProjectFilter(q="_甲"),
+    ProjectFilter(q="某", chain="OPTICS", key=True, major=True),
+]
+
+
+def test_a_record_is_the_core_row(app, sessions, mixed):
+    table = Project.__table__
+    with transaction(sessions, write=False) as session, reader(app.state.engine) as r:
+        for project_id in mixed:
+            core = session.execute(select(table).where(table.c.id == project_id)).one()
+            record = ProjectReads(r).row(project_id)
+            assert record._fields == tuple(core._fields)
+            assert tuple(record) == tuple(core)
+            assert [type(v) for v in record] == [type(v) for v in core]
+            assert isinstance(record.planned_investment, Decimal)
+            assert isinstance(record.created_at, datetime) and record.created_at.utcoffset().total_seconds() == 0
+        assert ProjectReads(r).row("01NOSUCHPROJECT0000000000") is None
+
+
+@pytest.mark.parametrize("f", FILTERS, ids=repr)
+def test_every_filter_shape_reads_the_orm_page(app, sessions, mixed, f):
+    with transaction(sessions, write=False) as session, reader(app.state.engine) as r:
+        expected = [p.id for p in ProjectRepo(session).page(f, after=None, limit=500)]
+        assert [p.id for p in ProjectReads(r).page(f, after=None, limit=500)] == expected
+        if len(expected) >= 2:  # keyset continuation and the limit are parameters too
+            assert [p.id for p in ProjectReads(r).page(f, after=expected[0], limit=1)] == expected[1:2]
+
+
+def test_a_shape_is_compiled_once_per_engine(app, mixed):
+    engine = app.state.engine
+    with reader(engine) as r:
+        ProjectReads(r).page(ProjectFilter(chain="OPTICS"), after=None, limit=5)
+        compiled = dict(engine._ledger_compiled)  # noqa: SLF001
+        for chain in ("OPTICS", "ICT", "NOPE"):
+            ProjectReads(r).page(ProjectFilter(chain=chain), after=None, limit=7)
+    assert engine._ledger_compiled == compiled  # noqa: SLF001
+
+
+def test_revoked_and_unknown_tokens_are_not_live(app, sessions, admin, execute_sql):
+    with transaction(sessions, write=False) as session:
+        token = session.scalars(select(ApiToken).where(ApiToken.revoked_at.is_(None))).first()
+    assert token is not None
+    with reader(app.state.engine) as r:
+        assert live_token(r, token.token_hash).id == token.id
+        assert live_token(r, "0" * 64) is None
+    execute_sql("UPDATE api_token SET revoked_at = created_at WHERE id = :id", id=token.id)
+    with reader(app.state.engine) as r:
+        assert live_token(r, token.token_hash) is None
