@@ -95,8 +95,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if worker is not None:
             await run_in_threadpool(worker.stop)
         engine.dispose()
-        if inline is not None:
-            inline.dispose()
+        for extra in (inline, reads):
+            if extra is not None:
+                extra.dispose()
 
     app = FastAPI(
         title="chain-ledger",
@@ -120,6 +121,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     inline = make_engine(url, pool_size=2, max_overflow=-1) if is_sqlite_file(url) else None
     app.state.inline_engine = inline
     app.state.inline_sessions = make_sessionmaker(inline) if inline is not None else None
+    # Single-statement reads (service/db/raw.py: the token, a project, a page): the loop's connections on a SQLite
+    # file; on PostgreSQL autocommit connections of their own, used only from worker threads (thread_limit).
+    if inline is not None or is_sqlite(engine):
+        reads = None
+        app.state.reads_engine = inline or engine
+    else:
+        reads = make_engine(url, pool_size=settings.thread_limit, max_overflow=0, autocommit=True)
+        app.state.reads_engine = reads
 
     install_errors(app)
 

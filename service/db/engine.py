@@ -22,8 +22,11 @@ def is_sqlite_file(url: str) -> bool:
     return is_sqlite(url) and make_url(url).database not in (None, "", ":memory:")
 
 
-def make_engine(url: str, *, pool_size: int = 8, max_overflow: int | None = None) -> Engine:
-    """``pool_size`` connections, and as many again on demand (``max_overflow``)."""
+def make_engine(url: str, *, pool_size: int = 8, max_overflow: int | None = None, autocommit: bool = False) -> Engine:
+    """``pool_size`` connections, and as many again on demand (``max_overflow``). ``autocommit`` (PostgreSQL):
+    connections for single-statement reads (service/db/raw.py), which then cost one round trip instead of
+    three (no BEGIN, no ROLLBACK when returned to the pool); SQLite's raw connections are in autocommit mode
+    already (``isolation_level=None``)."""
     overflow = pool_size if max_overflow is None else max_overflow
     if is_sqlite(url):
         pool_args = {"pool_size": pool_size, "max_overflow": overflow} if is_sqlite_file(url) else {}
@@ -52,7 +55,8 @@ def make_engine(url: str, *, pool_size: int = 8, max_overflow: int | None = None
             conn.connection.driver_connection.execute(mode)
 
         return engine
-    return create_engine(url, pool_size=pool_size, max_overflow=overflow, pool_pre_ping=True)
+    extra = {"isolation_level": "AUTOCOMMIT"} if autocommit else {}
+    return create_engine(url, pool_size=pool_size, max_overflow=overflow, pool_pre_ping=True, **extra)
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

@@ -13,7 +13,7 @@ from service.db.engine import transaction
 from service.db.raw import reader
 from service.db.repositories import ProjectFilter, ProjectReads, ProjectRepo, live_token
 from service.db.tables import ApiToken, Project
-from tests.api.conftest import P
+from tests.api.conftest import IS_POSTGRES, P
 
 
 @pytest.fixture
@@ -92,3 +92,23 @@ def test_revoked_and_unknown_tokens_are_not_live(app, sessions, admin, execute_s
     execute_sql("UPDATE api_token SET revoked_at = created_at WHERE id = :id", id=token.id)
     with reader(app.state.engine) as r:
         assert live_token(r, token.token_hash) is None
+
+
+def test_a_read_opens_no_transaction(app, admin):
+    """A single-statement read is one round trip: no BEGIN before it (PostgreSQL: autocommit connections of
+    their own) and so nothing to roll back when its connection goes back to the pool."""
+    engine = app.state.reads_engine
+    assert engine is (app.state.inline_engine or app.state.engine) if not IS_POSTGRES else engine is not app.state.engine
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        cursor.execute("SELECT count(*) FROM api_token")
+        assert cursor.fetchall()[0][0] >= 1
+        if not IS_POSTGRES:
+            assert not raw.driver_connection.in_transaction
+        else:
+            import psycopg
+
+            assert raw.driver_connection.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+    finally:
+        raw.close()
