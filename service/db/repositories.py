@@ -14,7 +14,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import Integer, Row, Select, String, and_, bindparam, delete, func, or_, select, type_coerce, update
+from sqlalchemy import Integer, Select, String, and_, bindparam, delete, func, or_, select, type_coerce, update
 from sqlalchemy.orm import Session
 
 from service.db.raw import Reader

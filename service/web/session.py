@@ -22,9 +22,8 @@ from starlette.datastructures import FormData
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from service.db.engine import transaction
 from service.db.repositories import hash_token
-from service.deps import Ctx, actor_by_token_hash, factory_of, now_utc, settings_of
+from service.deps import Ctx, actor_by_token_hash, now_utc, settings_of
 from service.domain.access import Actor
 
 SESSION_COOKIE = "ledger_session"

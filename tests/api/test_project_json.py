@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import orjson
 import pytest
-from sqlalchemy import text
 
 from service.db.engine import transaction
 from service.db.raw import reader
 from service.db.repositories import ProjectReads, ProjectRepo
 from service.schemas.projects import ProjectRead, project_json
-from tests.api.conftest import P, project_body
+from tests.api.conftest import P
 
 
 def _model_bytes(document: dict) -> bytes:
