@@ -10,8 +10,9 @@ dialect, so the SQL cannot drift from the models — but it is compiled once (pe
 DBAPI connection checked out of the engine's pool, and each value is converted by its column type's own result
 processor (``Money`` → ``Decimal``, ``UTCDateTime`` → aware UTC ``datetime``, SQLite's dates and booleans), so a
 ``Record`` holds exactly what a Core row would. Only single reads use this: a read of one statement needs no
-transaction of its own (SQLite in autocommit mode reads one snapshot per statement; on PostgreSQL the pool rolls
-the connection back when it is returned). Writes keep the ORM and their transaction.
+transaction of its own: one statement reads one snapshot, on SQLite's autocommit connections and on the
+autocommit engine PostgreSQL reads use (``app.state.reads_engine``); on any other engine the pool rolls the
+connection back when it is returned. Writes keep the ORM and their transaction.
 """
 
 from __future__ import annotations

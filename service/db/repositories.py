@@ -314,6 +314,10 @@ def _filter_values(f: ProjectFilter) -> dict[str, Any]:
     return values
 
 
+#: The filters that are one equality each: bind parameter → project column.
+_EQUALITY_FILTERS = {"f_chain": "chain", "f_district": "district", "f_stage": "stage", "f_key": "is_key"}
+
+
 def apply_project_filter(stmt, f: ProjectFilter, table=Project):  # noqa: ANN001, ANN201
     """``stmt`` restricted by ``f``. Each value is a named bind parameter (``f_chain``, …, ``_filter_values``),
     so the statement's text depends only on which filters are set: ``ProjectReads`` compiles it once per shape."""
@@ -321,14 +325,9 @@ def apply_project_filter(stmt, f: ProjectFilter, table=Project):  # noqa: ANN001
     if not f.include_voided:
         conds.append(table.voided_at.is_(None))
     values = _filter_values(f)
-    if "f_chain" in values:
-        conds.append(table.chain == bindparam("f_chain", values["f_chain"]))
-    if "f_district" in values:
-        conds.append(table.district == bindparam("f_district", values["f_district"]))
-    if "f_stage" in values:
-        conds.append(table.stage == bindparam("f_stage", values["f_stage"]))
-    if "f_key" in values:
-        conds.append(table.is_key == bindparam("f_key", values["f_key"]))
+    for name, column in _EQUALITY_FILTERS.items():
+        if name in values:
+            conds.append(getattr(table, column) == bindparam(name, values[name]))
     if f.major is not None:
         threshold = table.planned_investment >= MAJOR_THRESHOLD
         conds.append(threshold if f.major else ~threshold)
@@ -398,6 +397,7 @@ class ProjectReads:
             return stmt.limit(bindparam("limit", type_=Integer))
 
         return self.r.all(("project.page", f.include_voided, f.major, *sorted(values)), build, **values)
+
 
 # ---------------------------------------------------------------- idempotency
 
