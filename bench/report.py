@@ -20,6 +20,8 @@ DBS = ("sqlite", "postgres")
 
 
 def met(row: dict) -> bool:
+    if row["ratio"] is None:  # the reference completed nothing: no ratio, not met
+        return False
     ok = row["ratio"] >= row["target"] if row["direction"] == "higher_is_better" else row["ratio"] <= row["target"]
     if row.get("rss_growth_mb") is not None and row["name"].startswith("audit export"):
         ok = ok and row["rss_growth_mb"] < 50
@@ -47,7 +49,7 @@ def table(doc: dict) -> str:
             p50 += f" ({r['reference_p50_ms']:.1f})"
             p99 += f" ({r['reference_p99_ms']:.1f})"
         lines.append(f"| {r['name']} | {r['unit']} | {_num(r['service'])} | {_num(r['reference'])} | "
-                     f"{r['ratio']:.2f} | {target} | {'✅' if met(r) else '❌'} | {p50} | {p99} | {rss} |")
+                     f"{_num(r['ratio'], 2) if r['ratio'] is not None else 'no ratio'} | {target} | {'✅' if met(r) else '❌'} | {p50} | {p99} | {rss} |")
     return head + "\n".join(lines) + "\n"
 
 
@@ -55,7 +57,9 @@ def _caption(doc: dict) -> str:
     m, load, size = doc["machine"], doc["load"], doc["size"]
     return (f"{doc['date']} · {m['cpus']} cores ({m['cpu']}), Python {m['python']} · "
             f"{size['projects']:,} projects, {size['audit_events_seeded']:,} audit events seeded · "
-            f"wrk {load['connections']} connections, {load['threads']} threads, {load['warmup_s']} s warm-up + "
+            f"wrk {load['connections']} connections"
+            + (f" ({load['heavy_connections']} for {' and '.join(load['heavy'])})" if load.get("heavy") else "")
+            + f", {load['threads']} threads, {load['warmup_s']} s warm-up + "
             f"{load['duration_s']} s measured, median of {load['repeat']} · {load['workers']} worker(s) each · "
             f"seeding took {doc['seed_seconds']} s, the whole run {doc['total_seconds']} s · load average at start "
             f"{doc.get('loadavg_start', '?')}, at end {doc.get('loadavg_end', '?')}")
@@ -97,14 +101,16 @@ def plot(doc: dict, path: Path) -> None:
     fig, ax = plt.subplots(figsize=(9, 0.55 * len(rows) + 1.6))
     y = list(range(len(rows)))[::-1]
     colors = ["#2e7d32" if met(r) else "#c62828" for r in rows]
-    ax.barh(y, [r["ratio"] for r in rows], color=colors, height=0.6)
-    for yi, r in zip(y, rows):
+    ratios = [r["ratio"] or 0.0 for r in rows]
+    ax.barh(y, ratios, color=colors, height=0.6)
+    for yi, r, ratio in zip(y, rows, ratios):
         ax.plot([r["target"], r["target"]], [yi - 0.4, yi + 0.4], color="black", linewidth=2)
-        ax.text(r["ratio"] + 0.02, yi, f"{r['ratio']:.2f}", va="center", fontsize=9)
+        label = f"{ratio:.2f}" if r["ratio"] is not None else "no ratio (reference completed nothing)"
+        ax.text(ratio + 0.02, yi, label, va="center", fontsize=9)
     ax.set_yticks(y)
     ax.set_yticklabels([r["name"] for r in rows], fontsize=9)
     ax.axvline(1.0, color="grey", linestyle=":", linewidth=1)
-    ax.set_xlim(0, max(1.2, max(r["ratio"] for r in rows) + 0.2))
+    ax.set_xlim(0, max(1.2, max(ratios) + 0.2))
     ax.set_xlabel("service / reference (higher is better; black tick = target)")
     kind = "SQLite" if doc["db"] == "sqlite" else "PostgreSQL"
     ax.set_title(f"chain-ledger vs bare reference, {kind}, {doc['size']['projects']:,} projects "
