@@ -150,9 +150,9 @@ def run_load(sbase: str, headers: dict, spid: int, rbase: str, rpid: int, wl: Wo
         for _ in range(repeat):
             for side, base, pid, tok in (("service", sbase, spid, token), ("reference", rbase, rpid, "")):
                 if key == "transition":
-                    def prepare(tok: str = tok) -> list[str]:
+                    def prepare(tok: str = tok, threads: int = cfg.threads) -> list[str]:
                         pool, _n = wl.transition_pool()
-                        return [pool, str(cfg.threads), tok]
+                        return [pool, str(threads), tok]
 
                     res = measure(base, pid, "transition.lua", [], cfg, prepare=prepare)
                 else:
