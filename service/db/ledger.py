@@ -3,20 +3,29 @@
 Hot read path: Core selects of the needed columns only, no ORM objects. Every query reads a ``source``
 shaped like ``project`` (the table itself, or ``ProjectHistory.projects_as_of(at)`` for ``as_of``).
 Amounts are summed in SQL as exact integer hundredths (the ``Money`` storage) and typed back as ``Money``.
+
+Every value is a named bind parameter (``p_start``, ``p_end``, ``p_limit``, the filter's ``f_*``), so a statement's
+text depends only on its shape: on the live table each shape is compiled once and run on the session's own
+connection, inside its transaction (``session_reader``, service/db/raw.py) — a month's ledger is five statements,
+and SQLAlchemy's per-statement execution cost more than the aggregates' SQL. An ``as_of`` source carries its
+moment as a constant of the subquery, so those statements run through the session.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from datetime import date
 from typing import Any
+
 
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
     FromClause,
+    Integer,
     Row,
     Select,
+    bindparam,
     case,
     func,
     or_,
@@ -25,7 +34,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from service.db.repositories import ProjectFilter, apply_project_filter
+from service.db.raw import session_reader
+from service.db.repositories import ProjectFilter, filter_values, apply_project_filter
 from service.db.tables import Chain, District, Project
 from service.db.types import Money
 from service.domain.stages import LISTS, MAJOR_THRESHOLD, Stage
@@ -40,10 +50,26 @@ def milestone(source: FromClause, lst: Stage) -> ColumnElement[date]:
     return source.c[f"{lst.value}_on"]
 
 
+def _between(column: ColumnElement[date], start: date, end: date) -> ColumnElement[bool]:
+    return column.between(bindparam("p_start", start), bindparam("p_end", end))
+
+
 class LedgerQueries:
     def __init__(self, session: Session, source: FromClause | None = None):
         self.session = session
         self.source = Project.__table__ if source is None else source
+        self._compiled = source is None  # the live table: compiled once per shape (see the module's docstring)
+
+    def _all(self, key: tuple[Hashable, ...], build: Callable[[], Select[Any]], f: ProjectFilter,
+             **values: Any) -> Sequence[Any]:
+        """The rows of ``build()``; ``key`` + the filter's shape name its statement, ``values`` its parameters
+        besides the filter's. Records on the live table, Core rows from the history: both read by key and
+        position alike."""
+        values.update(filter_values(f))
+        if self._compiled:
+            shape = (*key, f.include_voided, f.major, *sorted(values))
+            return session_reader(self.session).all(shape, build, **values)
+        return self.session.execute(build()).all()
 
     def snapshot(self) -> None:
         """On PostgreSQL, read the whole report from one snapshot (REPEATABLE READ), so counts, sums and
@@ -58,42 +84,53 @@ class LedgerQueries:
         cents = type_coerce(self.source.c.planned_investment, BigInteger)
         out: list[ColumnElement[Any]] = []
         for lst in LISTS:
-            hit = milestone(self.source, lst).between(start, end)
+            hit = _between(milestone(self.source, lst), start, end)
             out.append(func.sum(case((hit, 1), else_=0)).label(f"{lst.value}_count"))
             out.append(type_coerce(func.sum(case((hit, cents), else_=0)), Money).label(f"{lst.value}_investment"))
         return out
 
     def _in_period(self, start: date, end: date) -> ColumnElement[bool]:
-        return or_(*(milestone(self.source, lst).between(start, end) for lst in LISTS))
+        return or_(*(_between(milestone(self.source, lst), start, end) for lst in LISTS))
 
     def totals(self, f: ProjectFilter, start: date, end: date) -> Row[Any]:
         """One row: count and investment of each list."""
-        stmt = select(*self._aggregates(start, end)).where(self._in_period(start, end))
-        return self.session.execute(apply_project_filter(stmt, f, table=self.source.c)).one()
+
+        def build() -> Select[Any]:
+            stmt = select(*self._aggregates(start, end)).where(self._in_period(start, end))
+            return apply_project_filter(stmt, f, table=self.source.c)
+
+        (row,) = self._all(("ledger.totals",), build, f, p_start=start, p_end=end)
+        return row
 
     def summary(self, by: str, f: ProjectFilter, start: date, end: date) -> Sequence[Row[Any]]:
         """One row per chain (or district) of the reference data, ordered by code: ``code``, ``name`` and the
         aggregates of ``totals`` from one grouped aggregate (NULL for codes without projects in the period)."""
-        group = self.source.c[by]
-        agg = apply_project_filter(
-            select(group.label("code"), *self._aggregates(start, end)).where(self._in_period(start, end)),
-            f, table=self.source.c,
-        ).group_by(group).subquery("agg")
-        ref = GROUPS[by]
-        stmt = (select(ref.c.code, ref.c.name, *(c for c in agg.c if c.name != "code"))
-                .select_from(ref.outerjoin(agg, agg.c.code == ref.c.code))
-                .order_by(ref.c.code))
-        return self.session.execute(stmt).all()
+
+        def build() -> Select[Any]:
+            group = self.source.c[by]
+            agg = apply_project_filter(
+                select(group.label("code"), *self._aggregates(start, end)).where(self._in_period(start, end)),
+                f, table=self.source.c,
+            ).group_by(group).subquery("agg")
+            ref = GROUPS[by]
+            return (select(ref.c.code, ref.c.name, *(c for c in agg.c if c.name != "code"))
+                    .select_from(ref.outerjoin(agg, agg.c.code == ref.c.code))
+                    .order_by(ref.c.code))
+
+        return self._all(("ledger.summary", by), build, f, p_start=start, p_end=end)
 
     def _items(self, lst: Stage, f: ProjectFilter, start: date, end: date) -> Select[Any]:
         c, on = self.source.c, milestone(self.source, lst)
         major = (c.planned_investment >= MAJOR_THRESHOLD).label("major")
-        stmt = select(*(c[name] for name in ITEM_COLUMNS), major, on.label("on")).where(on.between(start, end))
+        stmt = select(*(c[name] for name in ITEM_COLUMNS), major, on.label("on")).where(_between(on, start, end))
         # Milestone-date order, then id: the (X_on, id) index ix_project_<list>_on serves it.
         return apply_project_filter(stmt, f, table=c).order_by(on, c.id)
 
     def items(self, lst: Stage, f: ProjectFilter, start: date, end: date, *, limit: int) -> Sequence[Row[Any]]:
-        return self.session.execute(self._items(lst, f, start, end).limit(limit)).all()
+        def build() -> Select[Any]:
+            return self._items(lst, f, start, end).limit(bindparam("p_limit", limit, type_=Integer))
+
+        return self._all(("ledger.items", lst.value), build, f, p_start=start, p_end=end, p_limit=limit)
 
     def stream_items(
         self, lst: Stage, f: ProjectFilter, start: date, end: date, *, batch: int = 2000

@@ -9,10 +9,15 @@ Here the statement is still SQLAlchemy's — a Core ``Select`` built from the sa
 dialect, so the SQL cannot drift from the models — but it is compiled once (per dialect and shape) and run on a
 DBAPI connection checked out of the engine's pool, and each value is converted by its column type's own result
 processor (``Money`` → ``Decimal``, ``UTCDateTime`` → aware UTC ``datetime``, SQLite's dates and booleans), so a
-``Record`` holds exactly what a Core row would. Only single reads use this: a read of one statement needs no
-transaction of its own: one statement reads one snapshot, on SQLite's autocommit connections and on the
-autocommit engine PostgreSQL reads use (``app.state.reads_engine``); on any other engine the pool rolls the
-connection back when it is returned. Writes keep the ORM and their transaction.
+``Record`` holds exactly what a Core row would.
+
+Two ways in. ``reader(engine)``: single reads with no transaction of their own — one statement reads one
+snapshot, on SQLite's autocommit connections and on the autocommit engine PostgreSQL reads use
+(``app.state.reads_engine``); on any other engine the pool rolls the connection back when it is returned.
+``session_reader(session)``: several statements inside a session's transaction (its snapshot, its isolation
+level), on that transaction's own connection — the ledger's aggregates and items. Statements whose constants vary
+between calls (a moment baked into a subquery) stay on the session: a compiled statement keeps the constants it was
+compiled with.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from typing import Any
 
 from sqlalchemy import Engine, Select
 from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import Session
 
 
 class Compiled:
@@ -45,8 +51,7 @@ class Compiled:
             if (processor := bind.type.dialect_impl(dialect).bind_processor(dialect)) is not None
         }
         processors = [c.type.dialect_impl(dialect).result_processor(dialect, None) for c in stmt.selected_columns]
-        record = namedtuple("Record", [c.key for c in stmt.selected_columns], rename=True)  # type: ignore[misc]
-        make = record._make
+        make = _record_class(tuple(c.key for c in stmt.selected_columns))._make
         if not any(processors):
             self._convert: Callable[[tuple[Any, ...]], Any] = make
         else:
@@ -70,6 +75,17 @@ class Compiled:
     def record(self, values: tuple[Any, ...]) -> Any:
         """A named tuple of the row's values, typed as a Core row's (``_fields`` and attributes by column key)."""
         return self._convert(values)
+
+
+def _record_class(keys: tuple[str, ...]) -> type:
+    """A named tuple of ``keys`` that answers like a Core row: ``_fields`` are the column keys themselves (a key
+    that is no identifier, such as ``on``, is renamed only as an attribute) and ``_mapping`` maps key → value."""
+    base = namedtuple("Record", keys, rename=True)  # type: ignore[misc]
+
+    def mapping(self: tuple[Any, ...]) -> dict[str, Any]:
+        return dict(zip(keys, self, strict=True))
+
+    return type("Record", (base,), {"__slots__": (), "_fields": keys, "_mapping": property(mapping)})
 
 
 class Reader:
@@ -109,14 +125,26 @@ class Reader:
         return None if row is None else compiled.record(row)
 
 
+def statements(dialect: Dialect) -> dict[Hashable, Compiled]:
+    """The compiled statements of ``dialect`` (one cache per engine's dialect, shared by its option engines)."""
+    cache = getattr(dialect, "_ledger_compiled", None)
+    if cache is None:
+        cache = dialect._ledger_compiled = {}  # type: ignore[attr-defined]
+    return cache
+
+
 @contextmanager
 def reader(engine: Engine) -> Iterator[Reader]:
     """A ``Reader`` on a connection of ``engine``'s pool, returned (and rolled back) on exit."""
-    statements = getattr(engine, "_ledger_compiled", None)
-    if statements is None:  # one cache per engine (per dialect): made on its first read
-        statements = engine._ledger_compiled = {}  # type: ignore[attr-defined]
     connection = engine.raw_connection()
     try:
-        yield Reader(connection, engine.dialect, statements)
+        yield Reader(connection, engine.dialect, statements(engine.dialect))
     finally:
         connection.close()
+
+
+def session_reader(session: Session) -> Reader:
+    """A ``Reader`` on the connection of ``session``'s transaction (begun here if it has not been yet): its
+    statements see that transaction's snapshot and end with it."""
+    connection = session.connection()
+    return Reader(connection.connection, connection.dialect, statements(connection.dialect))

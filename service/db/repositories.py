@@ -298,7 +298,7 @@ def _like_literal(text: str) -> str:
     return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-def _filter_values(f: ProjectFilter) -> dict[str, Any]:
+def filter_values(f: ProjectFilter) -> dict[str, Any]:
     """The values of ``f``'s conditions, by the name of their bind parameter (``apply_project_filter``)."""
     values: dict[str, Any] = {}
     if f.chain:
@@ -319,12 +319,12 @@ _EQUALITY_FILTERS = {"f_chain": "chain", "f_district": "district", "f_stage": "s
 
 
 def apply_project_filter(stmt, f: ProjectFilter, table=Project):  # noqa: ANN001, ANN201
-    """``stmt`` restricted by ``f``. Each value is a named bind parameter (``f_chain``, …, ``_filter_values``),
+    """``stmt`` restricted by ``f``. Each value is a named bind parameter (``f_chain``, …, ``filter_values``),
     so the statement's text depends only on which filters are set: ``ProjectReads`` compiles it once per shape."""
     conds = []
     if not f.include_voided:
         conds.append(table.voided_at.is_(None))
-    values = _filter_values(f)
+    values = filter_values(f)
     for name, column in _EQUALITY_FILTERS.items():
         if name in values:
             conds.append(getattr(table, column) == bindparam(name, values[name]))
@@ -386,7 +386,7 @@ class ProjectReads:
                             id=project_id)
 
     def page(self, f: ProjectFilter, *, after: str | None, limit: int) -> list[Any]:
-        values: dict[str, Any] = {**_filter_values(f), "limit": limit}
+        values: dict[str, Any] = {**filter_values(f), "limit": limit}
         if after is not None:
             values["after"] = after
 

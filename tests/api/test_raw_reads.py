@@ -3,16 +3,18 @@ rows, with values of the same types, for every shape of the project filter; each
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
 
 from service.db.engine import transaction
-from service.db.raw import reader
+from service.db.ledger import LedgerQueries
+from service.db.raw import reader, statements
 from service.db.repositories import ProjectFilter, ProjectReads, ProjectRepo, live_token
 from service.db.tables import ApiToken, Project
+from service.domain.stages import LISTS
 from tests.api.conftest import IS_POSTGRES, P
 
 
@@ -72,14 +74,14 @@ def test_every_filter_shape_reads_the_orm_page(app, sessions, mixed, f):
             assert [p.id for p in ProjectReads(r).page(f, after=expected[0], limit=1)] == expected[1:2]
 
 
-def test_a_shape_is_compiled_once_per_engine(app, mixed):
+def test_a_shape_is_compiled_once_per_dialect(app, mixed):
     engine = app.state.engine
     with reader(engine) as r:
         ProjectReads(r).page(ProjectFilter(chain="OPTICS"), after=None, limit=5)
-        compiled = dict(engine._ledger_compiled)  # noqa: SLF001
+        compiled = dict(statements(engine.dialect))
         for chain in ("OPTICS", "ICT", "NOPE"):
             ProjectReads(r).page(ProjectFilter(chain=chain), after=None, limit=7)
-    assert engine._ledger_compiled == compiled  # noqa: SLF001
+    assert statements(engine.dialect) == compiled
 
 
 def test_revoked_and_unknown_tokens_are_not_live(app, sessions, admin, execute_sql):
@@ -112,3 +114,45 @@ def test_a_read_opens_no_transaction(app, admin):
             assert raw.driver_connection.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
     finally:
         raw.close()
+
+
+# ---------------------------------------------------------------- the ledger's statements (session_reader)
+
+WIDE = (date(2000, 1, 1), date(2099, 12, 31))
+
+
+def _same_rows(records, rows) -> None:
+    assert len(records) == len(rows)
+    for record, row in zip(records, rows, strict=True):
+        assert record._fields == tuple(row._fields)
+        assert record._mapping == dict(row._mapping)
+        assert [type(v) for v in record] == [type(v) for v in row]
+
+
+@pytest.mark.parametrize("f", FILTERS, ids=repr)
+def test_the_ledgers_compiled_statements_read_what_the_session_reads(sessions, mixed, f):
+    """``LedgerQueries`` on the live table runs compiled statements on the session's connection; given the table
+    as an explicit source it runs them through the session: the same rows, keys and value types either way."""
+    with transaction(sessions, write=False) as session:
+        compiled, core = LedgerQueries(session), LedgerQueries(session, Project.__table__)
+        for start, end in (WIDE, (date(2025, 1, 1), date(2025, 12, 31))):
+            _same_rows([compiled.totals(f, start, end)], [core.totals(f, start, end)])
+            for by in ("chain", "district"):
+                _same_rows(compiled.summary(by, f, start, end), core.summary(by, f, start, end))
+            for lst in LISTS:
+                for limit in (1, 500):
+                    _same_rows(compiled.items(lst, f, start, end, limit=limit),
+                               core.items(lst, f, start, end, limit=limit))
+
+
+def test_the_ledger_is_compiled_once_per_shape_and_reads_in_the_sessions_transaction(app, sessions, mixed):
+    with transaction(sessions, write=False) as session:
+        q = LedgerQueries(session)
+        q.totals(ProjectFilter(chain="OPTICS"), *WIDE)
+        before = dict(statements(app.state.engine.dialect))
+        counts = [q.totals(ProjectFilter(chain=c), date(2025, y, 1), date(2026, 12, 31))[0] for c, y in
+                  (("OPTICS", 1), ("ICT", 2), ("NOPE", 3))]
+        assert statements(app.state.engine.dialect) == before
+        assert session.in_transaction()  # the statements ran on the session's own connection
+    assert counts[2] is None or counts[2] == 0
+    assert counts[0] >= 1
