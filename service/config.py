@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -25,6 +26,13 @@ class Settings(BaseSettings):
         default=60, description="An in-flight key older than this is taken over (the request died)."
     )
     thread_limit: int = Field(default=8, description="Worker threads for sync endpoints.")
+    # The ledger's reports aggregate every project of a period (a fraction of a second of CPU each on 100,000):
+    # on two cores, eight at once computed half as many per second as two at once (docs/performance.md), so
+    # they take turns, as many at a time as there are cores; the others wait their turn.
+    report_concurrency: int = Field(
+        default_factory=lambda: os.cpu_count() or 2, ge=1,
+        description="Ledger reports (/ledger, /ledger/summary) computed at once per worker process.",
+    )
     log_level: str = "INFO"
     db_pool_size: int = 8
     # Early warning (预警, SPEC §3): a project idle in a stage for more than this many days is flagged.

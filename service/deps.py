@@ -284,6 +284,15 @@ async def get_read_session(request: Request) -> AsyncIterator[Session]:
         yield session
 
 
+async def report_turn(request: Request) -> AsyncIterator[None]:
+    """A turn among the ledger's reports (``LEDGER_REPORT_CONCURRENCY`` at a time), held until the endpoint
+    returns: each aggregates every project of its period, and more of them at once than there are cores only
+    share the CPU and SQLite's page cache worse (docs/performance.md). A waiting request holds no thread and no
+    connection: the turn comes before the session's first statement."""
+    async with request.app.state.report_turns:
+        yield
+
+
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 ReadSessionDep = Annotated[Session, Depends(get_read_session, scope="function")]
 

@@ -113,6 +113,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessions = make_sessionmaker(engine)
     # Commits (and rollbacks) of request transactions run on threads of their own: see service/deps.py.
     app.state.commit_limiter = anyio.CapacityLimiter(settings.thread_limit)
+    # The ledger's reports take turns, report_concurrency at a time (service/deps.py: report_turn).
+    app.state.report_turns = anyio.Semaphore(settings.report_concurrency)
     # SQLite: write requests take turns on the event loop (service/deps.py: take_write_turn); the token lookup
     # and bounded reads run on the event loop through connections of their own (get_actor, inline_on_sqlite).
     app.state.write_gate = anyio.Lock() if is_sqlite(engine) else None

@@ -11,7 +11,7 @@ from starlette.responses import Response, StreamingResponse
 
 from service import exports
 from service.db.repositories import ProjectFilter
-from service.deps import get_actor, get_read_session, now_utc
+from service.deps import get_actor, get_read_session, now_utc, report_turn
 from service.domain import errors as d
 from service.domain.periods import Period, parse_period
 from service.errors import responses
@@ -29,8 +29,9 @@ from service.schemas.ledger import (
 )
 from service.usecases import ledger as uc
 
-# Any token reads. The session is request-scoped: it stays open while a CSV export streams.
-router = APIRouter(tags=["ledger"], dependencies=[Depends(get_actor)])
+# Any token reads, each report in its turn (report_turn). The session is request-scoped: it stays open while a CSV
+# export streams.
+router = APIRouter(tags=["ledger"], dependencies=[Depends(get_actor), Depends(report_turn, scope="function")])
 ReportSession = Annotated[Session, Depends(get_read_session, scope="request")]
 
 PeriodQuery = Annotated[str, Query(max_length=16, description="`2026`, `2026-Q2` or `2026-05`.")]
