@@ -5,8 +5,11 @@ import io
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from service.domain.audit_chain import GENESIS, ChainedEvent, verify
+from service.routers.audit_export import csv_lines
 
 
 def _make_events(client, admin, reference, n=3):
@@ -74,3 +77,23 @@ def test_export_is_for_admins_and_auditors(client, make_token, reference, role):
     headers = make_token(role, chains=["OPTICS"] if role == "department" else None)
     assert client.get("/api/v1/audit/export", headers=headers).status_code == 403
     assert client.get("/api/v1/audit/export", headers=make_token("auditor")).status_code == 200
+
+
+_text = st.text(st.characters(codec="utf-8"), max_size=40) | st.sampled_from(['a,b', 'say "hi"', "x\r\ny", "\r", "\n", ""])
+_rows = st.lists(st.tuples(
+    st.integers(min_value=1, max_value=2**62), st.just("2026-12-02T06:00:00.123456Z"), _text, _text,
+    st.none() | _text, _text, _text, _text, _text, st.text("0123456789abcdef", min_size=64, max_size=64),
+    st.text("0123456789abcdef", min_size=64, max_size=64),
+), max_size=8)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_rows)
+def test_csv_lines_read_back_as_stored_and_are_what_csv_writer_wrote(rows):
+    text = csv_lines(rows)
+    back = list(csv.reader(io.StringIO(text, newline="")))
+    assert back == [[str(v) if v is not None else "" for v in row] for row in rows]
+    if not any("\r" in v for row in rows for v in row[2:9] if v is not None):
+        buffer = io.StringIO()  # the writer the export used before: the same bytes
+        csv.writer(buffer, lineterminator="\n").writerows(rows)
+        assert text == buffer.getvalue()
