@@ -111,7 +111,11 @@ def test_a_failed_move_shows_its_reason_on_the_card(live_server, browser_page) -
     card.get_by_role("button").click()
     page.locator("#board .errors").wait_for()
     assert "早于上一节点日期 2026-11-03" in page.locator("#board .errors").inner_text()
-    assert page.locator(".column.signed .card.has-error", has_text=SIGNED_ICT).count() == 1
+    # htmx swaps the board in with the old class attributes and applies the new ones when it settles (20 ms
+    # later): wait for the marked card rather than count at once.
+    failed = page.locator(".column.signed .card.has-error", has_text=SIGNED_ICT)
+    failed.wait_for()
+    assert failed.count() == 1
     screenshot(page, "chain-move-error")
 
 
