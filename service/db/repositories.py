@@ -14,7 +14,22 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import Integer, Select, String, and_, bindparam, delete, func, or_, select, type_coerce, update
+from sqlalchemy import (
+    Integer,
+    Select,
+    String,
+    Text,
+    and_,
+    bindparam,
+    cast,
+    delete,
+    func,
+    literal,
+    or_,
+    select,
+    type_coerce,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from service.db.raw import Reader
@@ -221,13 +236,42 @@ class AuditLog:
         STDOUT WITH (FORMAT csv)``), relayed in chunks of about ``chunk_bytes``. The quoting is RFC 4180's, as
         the row loop's, except that PostgreSQL quotes an empty string (``""``) where the loop leaves the field
         empty: a CSV reader reads both as the same empty text."""
+        yield from self._copy(self._export_select(after), "WITH (FORMAT csv)", chunk_bytes)
+
+    def copy_ndjson(self, *, after: int = 0, chunk_bytes: int = 1 << 18) -> Iterator[bytes]:
+        """PostgreSQL only: the export's NDJSON lines (the shape of /audit/events items) written by the server.
+        Each line is one text column built by concatenation, the free texts escaped by ``to_json`` (which escapes
+        as Python's JSON encoder does: quote, backslash, control characters; UTF-8 kept) and ``data`` spliced in as
+        stored. COPY's text format then doubles every backslash and would escape control characters and tabs —
+        a JSON text holds none raw — so undoubling the backslashes of whole rows gives the lines back exactly."""
+        e = AuditEvent
+
+        def string(col: Any) -> Any:  # a JSON string of a text column, or null
+            return func.coalesce(cast(func.to_json(col), Text), "null")
+
+        parts = [
+            '{"seq":', cast(e.seq, Text), ',"at":"', self._at_text(), '","actor":{"name":', string(e.actor_name),
+            ',"role":', string(e.actor_role), '},"request_id":', string(e.request_id), ',"action":',
+            string(e.action), ',"entity":', string(e.entity), ',"entity_id":', string(e.entity_id), ',"data":',
+            e.data, ',"prev_hash":"', e.prev_hash, '","hash":"', e.hash, '"}',
+        ]
+        line = literal(parts[0], Text)
+        for part in parts[1:]:
+            line = line.op("||")(literal(part, Text) if isinstance(part, str) else part)
+        stmt = select(line.label("line")).where(e.seq > after).order_by(e.seq)
+        for chunk in self._copy(stmt, "", chunk_bytes):
+            yield chunk.replace(b"\\\\", b"\\")
+
+    def _copy(self, stmt: Select[Any], options: str, chunk_bytes: int) -> Iterator[bytes]:
+        """``COPY (stmt) TO STDOUT`` on the session's connection, its rows gathered into chunks (one row per
+        message from the server; a chunk always ends at a row's end)."""
         connection = self.session.connection()
-        sql = self._export_select(after).compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True})
+        sql = stmt.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True})
         cursor = connection.connection.driver_connection.cursor()
         try:
-            with cursor.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)") as copy:
+            with cursor.copy(f"COPY ({sql}) TO STDOUT {options}".rstrip()) as copy:
                 buffer = bytearray()
-                for data in copy:  # one row per message
+                for data in copy:
                     buffer += data
                     if len(buffer) >= chunk_bytes:
                         yield bytes(buffer)

@@ -47,14 +47,24 @@ def _rows(engine: Engine, after: int) -> Iterator[list]:
 
 
 def _ndjson(engine: Engine, after: int) -> Iterator[bytes]:
-    """One JSON object per line, the shape of /audit/events items; ``data`` is spliced in as stored."""
+    """One JSON object per line, the shape of /audit/events items; ``data`` is spliced in as stored. On
+    PostgreSQL the server writes the lines (``AuditLog.copy_ndjson``), the same bytes as this loop's."""
+    if engine.dialect.name == "postgresql":
+        with Session(engine) as session:
+            yield from AuditLog(session).copy_ndjson(after=after)
+        return
     for rows in _rows(engine, after):
-        yield "".join([
-            f'{{"seq":{r[0]},"at":"{r[1]}","actor":{{"name":{_q(r[2])},"role":{_q(r[3])}}},'
-            f'"request_id":{"null" if r[4] is None else _q(r[4])},"action":{_q(r[5])},"entity":{_q(r[6])},'
-            f'"entity_id":{_q(r[7])},"data":{r[8]},"prev_hash":"{r[9]}","hash":"{r[10]}"}}\n'
-            for r in rows
-        ]).encode()
+        yield ndjson_lines(rows).encode()
+
+
+def ndjson_lines(rows: list) -> str:
+    """Rows of ``stream_rows`` as NDJSON lines."""
+    return "".join([
+        f'{{"seq":{r[0]},"at":"{r[1]}","actor":{{"name":{_q(r[2])},"role":{_q(r[3])}}},'
+        f'"request_id":{"null" if r[4] is None else _q(r[4])},"action":{_q(r[5])},"entity":{_q(r[6])},'
+        f'"entity_id":{_q(r[7])},"data":{r[8]},"prev_hash":"{r[9]}","hash":"{r[10]}"}}\n'
+        for r in rows
+    ])
 
 
 def _cell(text: str | None) -> str:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from service.db.repositories import AuditLog
 from service.domain.audit_chain import GENESIS, ChainedEvent, verify
-from service.routers.audit_export import csv_lines
+from service.routers.audit_export import csv_lines, ndjson_lines
 from tests.api.conftest import IS_POSTGRES
 
 
@@ -115,3 +115,17 @@ def test_postgres_copy_writes_what_the_row_loop_writes(app, sessions, make_token
     assert rows == list(csv.reader(io.StringIO(looped, newline="")))
     assert any(row[2] == '市"经信",局\r\n第二行' for row in rows)  # quotes, a comma and a CRLF, read back
     assert [row[0] for row in csv.reader(io.StringIO(tail, newline=""))][0] == "4"
+
+
+@pytest.mark.skipif(not IS_POSTGRES, reason="COPY is PostgreSQL's; SQLite's export is the row loop")
+def test_postgres_copy_writes_the_row_loops_ndjson_byte_for_byte(app, make_token, new_project, reference):
+    odd = make_token("admin", name='反斜杠\\ 引号" 制表\t 换行\r\n 控制\x01\x1f 删除\x7f emoji 🚀 \\n')
+    new_project(headers=odd, name='名称\\"\t')
+    with Session(app.state.engine) as session:
+        log = AuditLog(session)
+        copied = b"".join(log.copy_ndjson(after=0, chunk_bytes=64))
+        looped = ndjson_lines(list(log.stream_rows(after=0))).encode()
+        tail = b"".join(log.copy_ndjson(after=3))
+    assert copied == looped
+    assert any(json.loads(line)["actor"]["name"].startswith("反斜杠\\ 引号") for line in copied.splitlines())
+    assert json.loads(tail.splitlines()[0])["seq"] == 4
