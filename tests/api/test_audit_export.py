@@ -3,6 +3,7 @@
 import csv
 import io
 import json
+from functools import partialmethod
 
 import pytest
 from hypothesis import given, settings
@@ -11,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from service.db.repositories import AuditLog
 from service.domain.audit_chain import GENESIS, ChainedEvent, verify
+from service.routers import audit_export
 from service.routers.audit_export import csv_lines, ndjson_lines
 from tests.api.conftest import IS_POSTGRES
 
@@ -129,3 +131,16 @@ def test_postgres_copy_writes_the_row_loops_ndjson_byte_for_byte(app, make_token
     assert copied == looped
     assert any(json.loads(line)["actor"]["name"].startswith("反斜杠\\ 引号") for line in copied.splitlines())
     assert json.loads(tail.splitlines()[0])["seq"] == 4
+
+
+@pytest.mark.skipif(not IS_POSTGRES, reason="COPY is PostgreSQL's; SQLite's export is the row loop")
+@pytest.mark.parametrize("export", [audit_export._csv, audit_export._ndjson], ids=["csv", "ndjson"])
+def test_a_copy_abandoned_mid_stream_leaves_the_pool_usable(app, client, admin, reference, audit_count, export,
+                                                            monkeypatch):
+    monkeypatch.setattr(AuditLog, "copy_csv", partialmethod(AuditLog.copy_csv, chunk_bytes=64))
+    monkeypatch.setattr(AuditLog, "copy_ndjson", partialmethod(AuditLog.copy_ndjson, chunk_bytes=64))
+    stream = export(app.state.engine, 0)
+    next(stream), next(stream), next(stream)  # the header, then two chunks of rows
+    stream.close()  # the client went away: COPY is cancelled, the session rolled back, its connection returned
+    for _ in range(app.state.settings.db_pool_size + 1):  # every pooled connection answers again
+        assert client.get("/api/v1/audit/verify", headers=admin).json()["events"] == audit_count()
