@@ -17,7 +17,6 @@ from collections.abc import Callable, Hashable, Iterator, Sequence
 from datetime import date
 from typing import Any
 
-
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
@@ -35,7 +34,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from service.db.raw import session_reader
-from service.db.repositories import ProjectFilter, filter_values, apply_project_filter
+from service.db.repositories import ProjectFilter, apply_project_filter, filter_values, statement_shape
 from service.db.tables import Chain, District, Project
 from service.db.types import Money
 from service.domain.stages import LISTS, MAJOR_THRESHOLD, Stage
@@ -60,15 +59,14 @@ class LedgerQueries:
         self.source = Project.__table__ if source is None else source
         self._compiled = source is None  # the live table: compiled once per shape (see the module's docstring)
 
-    def _all(self, key: tuple[Hashable, ...], build: Callable[[], Select[Any]], f: ProjectFilter,
+    def _all(self, key: Hashable, build: Callable[[], Select[Any]], f: ProjectFilter,
              **values: Any) -> Sequence[Any]:
         """The rows of ``build()``; ``key`` + the filter's shape name its statement, ``values`` its parameters
         besides the filter's. Records on the live table, Core rows from the history: both read by key and
         position alike."""
         values.update(filter_values(f))
         if self._compiled:
-            shape = (*key, f.include_voided, f.major, *sorted(values))
-            return session_reader(self.session).all(shape, build, **values)
+            return session_reader(self.session).all(statement_shape(key, f, values), build, **values)
         return self.session.execute(build()).all()
 
     def snapshot(self) -> None:
@@ -99,7 +97,7 @@ class LedgerQueries:
             stmt = select(*self._aggregates(start, end)).where(self._in_period(start, end))
             return apply_project_filter(stmt, f, table=self.source.c)
 
-        (row,) = self._all(("ledger.totals",), build, f, p_start=start, p_end=end)
+        (row,) = self._all("ledger.totals", build, f, p_start=start, p_end=end)
         return row
 
     def summary(self, by: str, f: ProjectFilter, start: date, end: date) -> Sequence[Row[Any]]:

@@ -7,7 +7,7 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -212,9 +212,10 @@ class AuditLog:
         # SQLAlchemy stores SQLite datetimes as 'YYYY-MM-DD HH:MM:SS.ffffff' (naive UTC here).
         return func.replace(type_coerce(AuditEvent.at, String), " ", "T").concat("Z")
 
-    def _export_select(self, after: int) -> Select[Any]:
-        """The events after ``after`` in seq order as ``(*ChainedEvent fields, hash)``, ``at`` as hashed text."""
-        cols = (
+    def _export_select(self, after: int, *columns: Any) -> Select[Any]:
+        """The events after ``after`` in seq order: ``columns``, by default ``(*ChainedEvent fields, hash)`` with
+        ``at`` as the hashed text."""
+        cols = columns or (
             AuditEvent.seq, self._at_text(), AuditEvent.actor_name, AuditEvent.actor_role, AuditEvent.request_id,
             AuditEvent.action, AuditEvent.entity, AuditEvent.entity_id, AuditEvent.data, AuditEvent.prev_hash,
             AuditEvent.hash,
@@ -258,8 +259,7 @@ class AuditLog:
         line = literal(parts[0], Text)
         for part in parts[1:]:
             line = line.op("||")(literal(part, Text) if isinstance(part, str) else part)
-        stmt = select(line.label("line")).where(e.seq > after).order_by(e.seq)
-        for chunk in self._copy(stmt, "", chunk_bytes):
+        for chunk in self._copy(self._export_select(after, line.label("line")), "", chunk_bytes):
             yield chunk.replace(b"\\\\", b"\\")
 
     def _copy(self, stmt: Select[Any], options: str, chunk_bytes: int) -> Iterator[bytes]:
@@ -383,6 +383,13 @@ def filter_values(f: ProjectFilter) -> dict[str, Any]:
     return values
 
 
+def statement_shape(name: Hashable, f: ProjectFilter, values: Mapping[str, Any]) -> tuple[Hashable, ...]:
+    """The key of a statement that ``apply_project_filter`` restricted by ``f`` and that binds ``values`` (the
+    filter's and its own): ``include_voided`` and ``major`` change its text, every other value only by being
+    bound, so statements of one shape share one compilation (service/db/raw.py)."""
+    return (name, f.include_voided, f.major, *sorted(values))
+
+
 #: The filters that are one equality each: bind parameter → project column.
 _EQUALITY_FILTERS = {"f_chain": "chain", "f_district": "district", "f_stage": "stage", "f_key": "is_key"}
 
@@ -465,7 +472,7 @@ class ProjectReads:
                 stmt = stmt.where(_PROJECT.c.id > bindparam("after"))
             return stmt.limit(bindparam("limit", type_=Integer))
 
-        return self.r.all(("project.page", f.include_voided, f.major, *sorted(values)), build, **values)
+        return self.r.all(statement_shape("project.page", f, values), build, **values)
 
 
 # ---------------------------------------------------------------- idempotency

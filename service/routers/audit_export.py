@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from enum import StrEnum
 from typing import Annotated
 
@@ -46,15 +46,22 @@ def _rows(engine: Engine, after: int) -> Iterator[list]:
             yield batch
 
 
-def _ndjson(engine: Engine, after: int) -> Iterator[bytes]:
-    """One JSON object per line, the shape of /audit/events items; ``data`` is spliced in as stored. On
-    PostgreSQL the server writes the lines (``AuditLog.copy_ndjson``), the same bytes as this loop's."""
+def _lines(engine: Engine, after: int, copy: Callable[..., Iterator[bytes]],
+           loop: Callable[[list], str]) -> Iterator[bytes]:
+    """The export's lines after ``after``: on PostgreSQL written by the server (``copy``, an ``AuditLog`` COPY
+    method, at psql's dump speed: its docstring says how its lines compare with the loop's), elsewhere by the
+    row loop (``loop`` over ``_rows``' batches)."""
     if engine.dialect.name == "postgresql":
         with Session(engine) as session:
-            yield from AuditLog(session).copy_ndjson(after=after)
+            yield from copy(AuditLog(session), after=after)
         return
     for rows in _rows(engine, after):
-        yield ndjson_lines(rows).encode()
+        yield loop(rows).encode()
+
+
+def _ndjson(engine: Engine, after: int) -> Iterator[bytes]:
+    """One JSON object per line, the shape of /audit/events items; ``data`` is spliced in as stored."""
+    return _lines(engine, after, AuditLog.copy_ndjson, ndjson_lines)
 
 
 def ndjson_lines(rows: list) -> str:
@@ -90,16 +97,9 @@ def csv_lines(rows: list) -> str:
 
 
 def _csv(engine: Engine, after: int) -> Iterator[bytes]:
-    """UTF-8 with BOM; ``data`` is the stored canonical JSON (byte-exact, so hashes can be recomputed). On
-    PostgreSQL the server writes the lines (``AuditLog.copy_csv``: its COPY runs at the speed of ``psql``'s
-    dump, 3–4× the row loop); elsewhere the row loop does."""
+    """UTF-8 with BOM; ``data`` is the stored canonical JSON (byte-exact, so hashes can be recomputed)."""
     yield ("\ufeff" + ",".join(COLUMNS) + "\n").encode()
-    if engine.dialect.name == "postgresql":
-        with Session(engine) as session:
-            yield from AuditLog(session).copy_csv(after=after)
-        return
-    for rows in _rows(engine, after):
-        yield csv_lines(rows).encode()
+    yield from _lines(engine, after, AuditLog.copy_csv, csv_lines)
 
 
 @router.get(
