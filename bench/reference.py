@@ -121,8 +121,8 @@ SQL_SUMMARY = _p(
 SQL_TOTALS = _p(f"SELECT {_aggregates()} \nFROM project \nWHERE {_IN_PERIOD} AND project.voided_at IS NULL")
 SQL_ITEMS = {
     lst: _p("SELECT project.id, project.external_ref, project.name, project.chain, project.district, "
-            "project.investor, project.planned_investment, project.is_key, project.stage, "
-            f"project.planned_investment >= {MAJOR_CENTS} AS major, project.{lst}_on AS \"on\" \nFROM project \n"
+            f"project.investor, project.planned_investment, project.is_key, project.planned_investment >= {MAJOR_CENTS} "
+            f"AS major, project.stage, project.{lst}_on AS \"on\" \nFROM project \n"
             f"WHERE project.{lst}_on BETWEEN ? AND ? AND project.voided_at IS NULL "
             f"ORDER BY project.{lst}_on, project.id\n LIMIT ?")
     for lst in LISTS
@@ -179,7 +179,7 @@ def project_json(r) -> dict:  # noqa: ANN001
 
 
 def item_json(r) -> dict:  # noqa: ANN001
-    id_, external_ref, name, chain, district, investor, planned, is_key, stage, major, on = r
+    id_, external_ref, name, chain, district, investor, planned, is_key, major, stage, on = r
     return {"id": id_, "external_ref": external_ref, "name": name, "chain": chain, "district": district,
             "investor": investor, "planned_investment": money(planned), "is_key": bool(is_key),
             "major": bool(major), "stage": stage, "on": day(on)}

@@ -5,10 +5,10 @@ shaped like ``project`` (the table itself, or ``ProjectHistory.projects_as_of(at
 Amounts are summed in SQL as exact integer hundredths (the ``Money`` storage) and typed back as ``Money``.
 
 Every value is a named bind parameter (``p_start``, ``p_end``, ``p_limit``, the filter's ``f_*``), so a statement's
-text depends only on its shape: on the live table each shape is compiled once and run on the session's own
-connection, inside its transaction (``session_reader``, service/db/raw.py) — a month's ledger is five statements,
-and SQLAlchemy's per-statement execution cost more than the aggregates' SQL. An ``as_of`` source carries its
-moment as a constant of the subquery, so those statements run through the session.
+text depends only on its shape: every statement runs on the session's own connection, inside its transaction
+(``session_reader``, service/db/raw.py) — a month's ledger is five statements, and SQLAlchemy's per-statement
+execution cost more than the aggregates' SQL. On the live table each shape is compiled once; an ``as_of`` source
+carries its moment as a constant of the subquery, so its statements are compiled for the call.
 """
 
 from __future__ import annotations
@@ -39,8 +39,10 @@ from service.db.tables import Chain, District, Project
 from service.db.types import Money
 from service.domain.stages import LISTS, MAJOR_THRESHOLD, Stage
 
-ITEM_COLUMNS = ("id", "external_ref", "name", "chain", "district", "investor", "planned_investment", "is_key",
-                "stage")
+#: A ledger item's columns, in the order of its document (``LedgerItem``): ``major`` is computed, ``on`` is the
+#: list's milestone date, the rest are ``project``'s columns of those names.
+ITEM_KEYS = ("id", "external_ref", "name", "chain", "district", "investor", "planned_investment", "is_key", "major",
+             "stage", "on")
 #: ``by`` of the summary → the reference table whose codes make its rows.
 GROUPS = {"chain": Chain.__table__, "district": District.__table__}
 
@@ -59,15 +61,15 @@ class LedgerQueries:
         self.source = Project.__table__ if source is None else source
         self._compiled = source is None  # the live table: compiled once per shape (see the module's docstring)
 
-    def _all(self, key: Hashable, build: Callable[[], Select[Any]], f: ProjectFilter,
+    def _all(self, key: Hashable, build: Callable[[], Select[Any]], f: ProjectFilter, *, as_json: bool = False,
              **values: Any) -> Sequence[Any]:
-        """The rows of ``build()``; ``key`` + the filter's shape name its statement, ``values`` its parameters
-        besides the filter's. Records on the live table, Core rows from the history: both read by key and
-        position alike."""
+        """The rows of ``build()`` as records typed like Core rows, or with ``as_json`` as dicts of JSON values
+        (``Reader.json``); ``key`` + the filter's shape name its statement, ``values`` its parameters besides the
+        filter's."""
         values.update(filter_values(f))
-        if self._compiled:
-            return session_reader(self.session).all(statement_shape(key, f, values), build, **values)
-        return self.session.execute(build()).all()
+        r = session_reader(self.session)
+        shape = statement_shape(key, f, values) if self._compiled else None
+        return (r.json if as_json else r.all)(shape, build, **values)
 
     def snapshot(self) -> None:
         """On PostgreSQL, read the whole report from one snapshot (REPEATABLE READ), so counts, sums and
@@ -119,16 +121,20 @@ class LedgerQueries:
 
     def _items(self, lst: Stage, f: ProjectFilter, start: date, end: date) -> Select[Any]:
         c, on = self.source.c, milestone(self.source, lst)
-        major = (c.planned_investment >= MAJOR_THRESHOLD).label("major")
-        stmt = select(*(c[name] for name in ITEM_COLUMNS), major, on.label("on")).where(_between(on, start, end))
+        computed = {"major": (c.planned_investment >= MAJOR_THRESHOLD).label("major"), "on": on.label("on")}
+        stmt = select(*(computed.get(key, c.get(key)) for key in ITEM_KEYS)).where(_between(on, start, end))
         # Milestone-date order, then id: the (X_on, id) index ix_project_<list>_on serves it.
         return apply_project_filter(stmt, f, table=c).order_by(on, c.id)
 
-    def items(self, lst: Stage, f: ProjectFilter, start: date, end: date, *, limit: int) -> Sequence[Row[Any]]:
+    def items(self, lst: Stage, f: ProjectFilter, start: date, end: date, *, limit: int,
+              as_json: bool = False) -> Sequence[Any]:
+        """The first ``limit`` items of the list; with ``as_json`` each the API's item document (its keys are the
+        columns' keys)."""
         def build() -> Select[Any]:
             return self._items(lst, f, start, end).limit(bindparam("p_limit", limit, type_=Integer))
 
-        return self._all(("ledger.items", lst.value), build, f, p_start=start, p_end=end, p_limit=limit)
+        return self._all(("ledger.items", lst.value), build, f, as_json=as_json, p_start=start, p_end=end,
+                         p_limit=limit)
 
     def stream_items(
         self, lst: Stage, f: ProjectFilter, start: date, end: date, *, batch: int = 2000

@@ -15,9 +15,15 @@ Two ways in. ``reader(engine)``: single reads with no transaction of their own �
 snapshot, on SQLite's autocommit connections and on the autocommit engine PostgreSQL reads use
 (``app.state.reads_engine``); on any other engine the pool rolls the connection back when it is returned.
 ``session_reader(session)``: several statements inside a session's transaction (its snapshot, its isolation
-level), on that transaction's own connection — the ledger's aggregates and items. Statements whose constants vary
-between calls (a moment baked into a subquery) stay on the session: a compiled statement keeps the constants it was
-compiled with.
+level), on that transaction's own connection — the ledger's aggregates and items. A statement whose constants vary
+between calls (a moment baked into a subquery) is read with no key: compiled for that call only, since a compiled
+statement keeps the constants it was compiled with.
+
+Rows come back as records typed like Core rows (``all``, ``first``) or, for answers that go straight to JSON, as
+dicts of JSON values (``json``): each value converted by ``json_processor`` from what the driver returned to what
+the API writes, with no typed value in between (``Money`` → its text, not ``Decimal`` then text; a date SQLite
+stores as its ISO text stays that text). The typed path costs 3–4 µs a row more on a ledger item, and a month's
+ledger answers up to 2,000 of them (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -25,18 +31,20 @@ from __future__ import annotations
 from collections import namedtuple
 from collections.abc import Callable, Hashable, Iterator, Mapping
 from contextlib import contextmanager
+from datetime import date
 from typing import Any
 
 from sqlalchemy import Engine, Select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
+from sqlalchemy.types import Date, TypeEngine
 
 
 class Compiled:
     """One SELECT compiled for one dialect: its SQL text, how to order and convert its parameters, how to type
     its result columns."""
 
-    __slots__ = ("_binders", "_constants", "_convert", "_names", "sql")
+    __slots__ = ("_binders", "_constants", "_convert", "_dialect", "_json", "_keys", "_names", "_types", "sql")
 
     def __init__(self, stmt: Select, dialect: Dialect):
         compiled = stmt.compile(dialect=dialect)
@@ -50,8 +58,12 @@ class Compiled:
             for name, bind in compiled.binds.items()
             if (processor := bind.type.dialect_impl(dialect).bind_processor(dialect)) is not None
         }
-        processors = [c.type.dialect_impl(dialect).result_processor(dialect, None) for c in stmt.selected_columns]
-        make = _record_class(tuple(c.key for c in stmt.selected_columns))._make
+        self._dialect = dialect
+        self._keys = tuple(c.key for c in stmt.selected_columns)
+        self._types = tuple(c.type for c in stmt.selected_columns)
+        self._json: Callable[[tuple[Any, ...]], dict[str, Any]] | None = None
+        processors = [t.dialect_impl(dialect).result_processor(dialect, None) for t in self._types]
+        make = _record_class(self._keys)._make
         if not any(processors):
             self._convert: Callable[[tuple[Any, ...]], Any] = make
         else:
@@ -76,6 +88,48 @@ class Compiled:
         """A named tuple of the row's values, typed as a Core row's (``_fields`` and attributes by column key)."""
         return self._convert(values)
 
+    def json(self, values: tuple[Any, ...]) -> dict[str, Any]:
+        """The row as ``{column key: JSON value}`` (``json_processor`` of each column's type)."""
+        if self._json is None:
+            self._json = _json_row(self._keys, [json_processor(t, self._dialect) for t in self._types])
+        return self._json(values)
+
+
+def json_processor(type_: TypeEngine[Any], dialect: Dialect) -> Callable[[Any], Any] | None:
+    """How a value of ``type_`` as ``dialect``'s driver returns it becomes the value the API's JSON writer (orjson,
+    ``json_response``) takes, None when it already is one. A type may say so itself (``Money.json_processor``); a
+    date the dialect stores as its ISO text is that text, which is what the writer makes of the date; any other
+    value is typed by its result processor, as a Core row's, and written as such."""
+    own = getattr(type_, "json_processor", None)
+    if own is not None:
+        return own(dialect)
+    impl = type_.dialect_impl(dialect)
+    if isinstance(impl, Date):
+        bind = impl.bind_processor(dialect)
+        if bind is not None and bind(_PROBE_DAY) == _PROBE_DAY.isoformat():
+            return None
+    return impl.result_processor(dialect, None)
+
+
+_PROBE_DAY = date(2001, 2, 3)
+
+
+def _json_row(keys: tuple[str, ...], processors: list[Callable[[Any], Any] | None]
+              ) -> Callable[[tuple[Any, ...]], dict[str, Any]]:
+    """A converter of a driver row into ``{key: JSON value}``: one dict display with the row's values in place,
+    each through its processor where it has one (None stays None). Generated once per statement, as
+    ``namedtuple`` and ``dataclasses`` generate theirs: a generic loop over the columns cost 50 % more a row."""
+    names: dict[str, Any] = {}
+    fields = []
+    for i, (key, processor) in enumerate(zip(keys, processors, strict=True)):
+        if processor is None:
+            fields.append(f"{key!r}: v[{i}]")
+        else:
+            names[f"p{i}"] = processor
+            fields.append(f"{key!r}: None if v[{i}] is None else p{i}(v[{i}])")
+    exec(f"def row(v):\n    return {{{', '.join(fields)}}}", names)  # noqa: S102 - keys by repr, processors by name
+    return names["row"]
+
 
 def _record_class(keys: tuple[str, ...]) -> type:
     """A named tuple of ``keys`` that answers like a Core row: ``_fields`` are the column keys themselves (a key
@@ -92,27 +146,38 @@ class Reader:
     """A DBAPI connection checked out of an engine's pool for a few single-statement reads.
 
     ``key`` names a statement's shape; ``build`` makes its ``Select`` (with ``bindparam``s for every value) and
-    runs only the first time a dialect sees that key."""
+    runs only the first time a dialect sees that key. With ``key=None`` the statement is compiled for this call
+    only (its constants vary between calls)."""
 
     def __init__(self, connection: Any, dialect: Dialect, statements: dict[Hashable, Compiled]):
         self._connection = connection
         self._dialect = dialect
         self._statements = statements
 
-    def _compiled(self, key: Hashable, build: Callable[[], Select]) -> Compiled:
+    def _compiled(self, key: Hashable | None, build: Callable[[], Select]) -> Compiled:
+        if key is None:
+            return Compiled(build(), self._dialect)
         compiled = self._statements.get(key)
         if compiled is None:
             compiled = self._statements[key] = Compiled(build(), self._dialect)
         return compiled
 
-    def all(self, key: Hashable, build: Callable[[], Select], **values: Any) -> list[Any]:
-        compiled = self._compiled(key, build)
+    def _rows(self, compiled: Compiled, values: dict[str, Any]) -> list[tuple[Any, ...]]:
         cursor = self._connection.cursor()
         try:
             cursor.execute(compiled.sql, compiled.parameters(values))
-            return [compiled.record(row) for row in cursor.fetchall()]
+            return cursor.fetchall()
         finally:
             cursor.close()
+
+    def all(self, key: Hashable | None, build: Callable[[], Select], **values: Any) -> list[Any]:
+        compiled = self._compiled(key, build)
+        return [compiled.record(row) for row in self._rows(compiled, values)]
+
+    def json(self, key: Hashable | None, build: Callable[[], Select], **values: Any) -> list[dict[str, Any]]:
+        """The rows as dicts of JSON values (``Compiled.json``), for answers written straight to JSON."""
+        compiled = self._compiled(key, build)
+        return [compiled.json(row) for row in self._rows(compiled, values)]
 
     def first(self, key: Hashable, build: Callable[[], Select], **values: Any) -> Any | None:
         compiled = self._compiled(key, build)

@@ -96,7 +96,8 @@ def get_ledger(
     f = ProjectFilter(chain=chain, district=district, key=key, major=major)
     when = {"as_of": as_of, "now": now_utc()}
     if format_ is LedgerFormat.JSON:
-        return respond(request, None, ledger_json(p, uc.read_ledger(session, period=p, f=f, limit=limit, **when)))
+        lists = uc.read_ledger(session, period=p, f=f, limit=limit, as_json=True, **when)
+        return respond(request, None, ledger_json(p, lists))
     lists = uc.iter_ledger(session, period=p, f=f, **when)  # lazy: rows are read while the file is written
     if format_ is LedgerFormat.CSV:
         return _csv(f"ledger-{p}.csv", *ledger_table(lists))

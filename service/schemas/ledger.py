@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
 from service.domain.periods import Period
 from service.domain.stages import LABELS_ZH, LISTS, Stage
-from service.schemas.common import Amount, amount_text, by_position
+from service.schemas.common import Amount, amount_text
 
 if TYPE_CHECKING:
     from service.usecases.ledger import LedgerList, SummaryRow, Tally
@@ -106,37 +106,19 @@ def _tally(t: Tally) -> ListTally:
     return ListTally(count=t.count, investment=t.investment)
 
 
-#: The columns of a ledger item, in the order ``_items_json`` unpacks them.
-_ITEM_COLUMNS = ("id", "external_ref", "name", "chain", "district", "investor", "planned_investment", "is_key",
-                 "major", "stage", "on")
-
-
-def _items_json(rows: Sequence[Any]) -> list[dict[str, Any]]:
-    """The items of a list, each row's columns read by position (``by_position``)."""
-    if not rows:
-        return []
-    take = by_position(rows, _ITEM_COLUMNS)
-    return [
-        {"id": id_, "external_ref": ref, "name": name, "chain": chain, "district": district, "investor": investor,
-         "planned_investment": amount_text(planned), "is_key": bool(is_key), "major": bool(major),
-         "stage": Stage(stage).value, "on": on}
-        for id_, ref, name, chain, district, investor, planned, is_key, major, stage, on in map(take, rows)
-    ]
-
-
 def ledger_json(period: Period, lists: dict[Stage, LedgerList]) -> dict[str, Any]:
     """The ``LedgerRead`` document of a period's lists, as plain JSON values for orjson (``json_response``).
 
-    Up to 5,000 items per list: building and validating a model per item cost several times the query, so the
-    items go straight from their rows to JSON. ``LedgerRead`` stays the documented schema;
-    tests/api/test_ledger.py checks that both give the same bytes."""
+    ``lists`` read with ``as_json`` (``read_ledger``): up to 5,000 items per list, and building and validating a
+    model per item cost several times the query, so each item is its row's JSON values already (service/db/raw.py).
+    ``LedgerRead`` stays the documented schema; tests/api/test_ledger.py checks that both give the same bytes."""
     return {
         "period": str(period), "from": period.start, "to": period.end,
         "lists": {
             lst.value: {
                 "count": lists[lst].tally.count,
                 "investment": amount_text(lists[lst].tally.investment),
-                "projects": _items_json(lists[lst].items),
+                "projects": list(lists[lst].items),
                 "truncated": lists[lst].truncated,
             }
             for lst in LISTS

@@ -28,7 +28,9 @@ class Tally:
 @dataclass(frozen=True, slots=True)
 class LedgerList:
     tally: Tally
-    items: Sequence[Row[Any]]  # at most ``limit`` rows: ITEM_COLUMNS, ``major``, ``on``
+    #: At most ``limit`` items: records of ``ITEM_KEYS`` (service/db/ledger.py) — or, read ``as_json``, the API's
+    #: item documents, which have those keys.
+    items: Sequence[Any]
     truncated: bool
 
 
@@ -58,16 +60,17 @@ def _queries(session: Session, as_of: datetime | None, now: datetime | None) -> 
 
 def read_ledger(
     session: Session, *, period: Period, f: ProjectFilter, limit: int, as_of: datetime | None = None,
-    now: datetime | None = None,
+    now: datetime | None = None, as_json: bool = False,
 ) -> dict[Stage, LedgerList]:
-    """Each list of ``period``: count and sum over every project, the first ``limit`` items by date."""
+    """Each list of ``period``: count and sum over every project, the first ``limit`` items by date (typed
+    records, or with ``as_json`` the API's item documents, straight from the driver's values)."""
     q = _queries(session, as_of, now)
     q.snapshot()
     totals = tallies(q.totals(f, period.start, period.end))
     out = {}
     for lst in LISTS:
         tally = totals[lst]
-        items = q.items(lst, f, period.start, period.end, limit=limit) if tally.count else ()
+        items = q.items(lst, f, period.start, period.end, limit=limit, as_json=as_json) if tally.count else ()
         out[lst] = LedgerList(tally=tally, items=items, truncated=tally.count > limit)
     return out
 

@@ -6,15 +6,19 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
+import orjson
 import pytest
 from sqlalchemy import select
 
 from service.db.engine import transaction
-from service.db.ledger import LedgerQueries
-from service.db.raw import reader, statements
+from service.db.history import ProjectHistory
+from service.db.ledger import ITEM_KEYS, LedgerQueries
+from service.db.raw import Reader, reader, statements
 from service.db.repositories import ProjectFilter, ProjectReads, ProjectRepo, live_token
 from service.db.tables import ApiToken, Project
+from service.deps import now_utc
 from service.domain.stages import LISTS
+from service.schemas.common import amount_text
 from tests.api.conftest import IS_POSTGRES, P
 
 
@@ -130,19 +134,50 @@ def _same_rows(records, rows) -> None:
 
 
 @pytest.mark.parametrize("f", FILTERS, ids=repr)
-def test_the_ledgers_compiled_statements_read_what_the_session_reads(sessions, mixed, f):
-    """``LedgerQueries`` on the live table runs compiled statements on the session's connection; given the table
-    as an explicit source it runs them through the session: the same rows, keys and value types either way."""
+def test_the_ledgers_compiled_statements_read_what_the_session_reads(sessions, mixed, f, monkeypatch):
+    """Every statement ``LedgerQueries`` runs on the session's connection — compiled once per shape on the live
+    table, for the call on any other source (``as_of``) — reads the rows, keys and value types that the same
+    statement gives through the session."""
+    checked: list[object] = []
+    compiled_all = Reader.all
+
+    def all_and_through_the_session(self, key, build, **values):  # noqa: ANN001, ANN202
+        records = compiled_all(self, key, build, **values)
+        _same_rows(records, session.execute(build()).all())
+        checked.append(key)
+        return records
+
+    monkeypatch.setattr(Reader, "all", all_and_through_the_session)
     with transaction(sessions, write=False) as session:
-        compiled, core = LedgerQueries(session), LedgerQueries(session, Project.__table__)
-        for start, end in (WIDE, (date(2025, 1, 1), date(2025, 12, 31))):
-            _same_rows([compiled.totals(f, start, end)], [core.totals(f, start, end)])
-            for by in ("chain", "district"):
-                _same_rows(compiled.summary(by, f, start, end), core.summary(by, f, start, end))
+        for q in (LedgerQueries(session), LedgerQueries(session, ProjectHistory.projects_as_of(now_utc()))):
+            for start, end in (WIDE, (date(2025, 1, 1), date(2025, 12, 31))):
+                q.totals(f, start, end)
+                for by in ("chain", "district"):
+                    q.summary(by, f, start, end)
+                for lst in LISTS:
+                    for limit in (1, 500):
+                        q.items(lst, f, start, end, limit=limit)
+    assert len(checked) == 2 * 2 * (1 + 2 + len(LISTS) * 2)
+    assert None in checked and any(key is not None for key in checked)  # both paths ran
+
+
+def _typed_document(record) -> dict:  # noqa: ANN001
+    """What the typed path made of a ledger item: amounts as their text, every other value as it is."""
+    return {k: amount_text(v) if isinstance(v, Decimal) else v for k, v in record._mapping.items()}
+
+
+@pytest.mark.parametrize("f", FILTERS, ids=repr)
+def test_ledger_items_read_as_json_are_the_typed_items_written(sessions, mixed, f):
+    """``as_json`` items (each value straight from the driver to its JSON value) serialise to the very bytes of
+    the typed items turned into their documents, key order included, on the live table and on ``as_of``."""
+    with transaction(sessions, write=False) as session:
+        for q in (LedgerQueries(session), LedgerQueries(session, ProjectHistory.projects_as_of(now_utc()))):
             for lst in LISTS:
-                for limit in (1, 500):
-                    _same_rows(compiled.items(lst, f, start, end, limit=limit),
-                               core.items(lst, f, start, end, limit=limit))
+                typed = q.items(lst, f, *WIDE, limit=500)
+                documents = q.items(lst, f, *WIDE, limit=500, as_json=True)
+                assert [tuple(d) for d in documents] == [ITEM_KEYS] * len(typed)
+                assert (orjson.dumps(documents, option=orjson.OPT_UTC_Z)
+                        == orjson.dumps([_typed_document(r) for r in typed], option=orjson.OPT_UTC_Z))
 
 
 def test_the_ledger_is_compiled_once_per_shape_and_reads_in_the_sessions_transaction(app, sessions, mixed):
