@@ -11,6 +11,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 #: Execution option that makes a SQLite transaction take the write lock at BEGIN (no read→write upgrade).
 WRITE = "ledger_write"
+#: Set on an engine whose connections are not pinged at checkout: ``service.db.raw.reader`` runs a statement again
+#: on another connection when it finds its own gone.
+RETRY_READS = "_ledger_retry_reads"
 
 
 def is_sqlite(engine_or_url: Engine | str) -> bool:
@@ -55,8 +58,14 @@ def make_engine(url: str, *, pool_size: int = 8, max_overflow: int | None = None
             conn.connection.driver_connection.execute(mode)
 
         return engine
-    extra = {"isolation_level": "AUTOCOMMIT"} if autocommit else {}
-    return create_engine(url, pool_size=pool_size, max_overflow=overflow, pool_pre_ping=True, **extra)
+    if not autocommit:
+        return create_engine(url, pool_size=pool_size, max_overflow=overflow, pool_pre_ping=True)
+    # No pre-ping for the reads: it is a round trip (``SELECT 1``) before every statement, which doubled the round
+    # trips of a get (token, project) for the rare connection that a restart or an idle timeout closed; instead
+    # ``reader`` runs the statement again on another connection (docs/performance.md).
+    engine = create_engine(url, pool_size=pool_size, max_overflow=overflow, isolation_level="AUTOCOMMIT")
+    setattr(engine, RETRY_READS, True)
+    return engine
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

@@ -39,6 +39,11 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 from sqlalchemy.types import Date, TypeEngine
 
+from service.db.engine import RETRY_READS
+from service.logging import get_logger
+
+log = get_logger(__name__)
+
 
 class Compiled:
     """One SELECT compiled for one dialect: its SQL text, how to order and convert its parameters, how to type
@@ -149,10 +154,12 @@ class Reader:
     runs only the first time a dialect sees that key. With ``key=None`` the statement is compiled for this call
     only (its constants vary between calls)."""
 
-    def __init__(self, connection: Any, dialect: Dialect, statements: dict[Hashable, Compiled]):
+    def __init__(self, connection: Any, dialect: Dialect, statements: dict[Hashable, Compiled], *,
+                 reconnect: Engine | None = None):
         self._connection = connection
         self._dialect = dialect
         self._statements = statements
+        self._reconnect = reconnect
 
     def _compiled(self, key: Hashable | None, build: Callable[[], Select]) -> Compiled:
         if key is None:
@@ -162,13 +169,29 @@ class Reader:
             compiled = self._statements[key] = Compiled(build(), self._dialect)
         return compiled
 
+    def _execute(self, compiled: Compiled, values: dict[str, Any], fetch: Callable[[Any], Any]) -> Any:
+        """``fetch(cursor)`` after running ``compiled``; on a ``reconnect`` engine, again on a fresh connection
+        when the connection turns out to be gone — as often as the pool has connections that may be gone too."""
+        attempts = 1 if self._reconnect is None else self._reconnect.pool.size() + 2
+        for attempt in range(attempts):
+            cursor = self._connection.cursor()
+            try:
+                cursor.execute(compiled.sql, compiled.parameters(values))
+                return fetch(cursor)
+            except self._dialect.loaded_dbapi.Error as exc:
+                gone = self._dialect.is_disconnect(exc, self._connection.dbapi_connection, cursor)
+                if not gone or attempt == attempts - 1:
+                    raise
+                log.warning("db.read_reconnect", error=type(exc).__name__, attempt=attempt + 1)
+                self._connection.invalidate(exc)
+                self._connection.close()
+                self._connection = self._reconnect.raw_connection()  # type: ignore[union-attr]
+            finally:
+                cursor.close()
+        raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+
     def _rows(self, compiled: Compiled, values: dict[str, Any]) -> list[tuple[Any, ...]]:
-        cursor = self._connection.cursor()
-        try:
-            cursor.execute(compiled.sql, compiled.parameters(values))
-            return cursor.fetchall()
-        finally:
-            cursor.close()
+        return self._execute(compiled, values, _fetchall)
 
     def all(self, key: Hashable | None, build: Callable[[], Select], **values: Any) -> list[Any]:
         compiled = self._compiled(key, build)
@@ -181,13 +204,16 @@ class Reader:
 
     def first(self, key: Hashable, build: Callable[[], Select], **values: Any) -> Any | None:
         compiled = self._compiled(key, build)
-        cursor = self._connection.cursor()
-        try:
-            cursor.execute(compiled.sql, compiled.parameters(values))
-            row = cursor.fetchone()
-        finally:
-            cursor.close()
+        row = self._execute(compiled, values, _fetchone)
         return None if row is None else compiled.record(row)
+
+
+def _fetchall(cursor: Any) -> list[tuple[Any, ...]]:
+    return cursor.fetchall()
+
+
+def _fetchone(cursor: Any) -> tuple[Any, ...] | None:
+    return cursor.fetchone()
 
 
 def statements(dialect: Dialect) -> dict[Hashable, Compiled]:
@@ -200,12 +226,17 @@ def statements(dialect: Dialect) -> dict[Hashable, Compiled]:
 
 @contextmanager
 def reader(engine: Engine) -> Iterator[Reader]:
-    """A ``Reader`` on a connection of ``engine``'s pool, returned (and rolled back) on exit."""
-    connection = engine.raw_connection()
+    """A ``Reader`` on a connection of ``engine``'s pool, returned (and rolled back) on exit.
+
+    On an engine made without pre-ping (``make_engine(autocommit=True)``: PostgreSQL's single-statement reads), a
+    statement that finds its connection gone (the server restarted, or closed an idle session) is run again on
+    another connection: each is one autocommit statement, so running it twice is running it once."""
+    reconnect = engine if getattr(engine, RETRY_READS, False) else None
+    r = Reader(engine.raw_connection(), engine.dialect, statements(engine.dialect), reconnect=reconnect)
     try:
-        yield Reader(connection, engine.dialect, statements(engine.dialect))
+        yield r
     finally:
-        connection.close()
+        r._connection.close()
 
 
 def session_reader(session: Session) -> Reader:
