@@ -182,7 +182,7 @@ class Reader:
                 gone = self._dialect.is_disconnect(exc, self._connection.dbapi_connection, cursor)
                 if not gone or attempt == attempts - 1:
                     raise
-                log.warning("db.read_reconnect", error=type(exc).__name__, attempt=attempt + 1)
+                log.warning("read_reconnect", error=type(exc).__name__, attempt=attempt + 1)
                 self._connection.invalidate(exc)
                 self._connection.close()
                 self._connection = self._reconnect.raw_connection()  # type: ignore[union-attr]
