@@ -6,6 +6,7 @@ import base64
 import hashlib
 import json
 import os
+import re
 import time
 from collections.abc import Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -115,6 +116,12 @@ def decode_cursor(cursor: str) -> list[Any]:
 # ---------------------------------------------------------------- audit
 
 
+# The fields of an event that the service itself names (a role, an action, an entity type, a request id that the
+# middleware accepted or generated): plain ASCII that needs no escaping in JSON, CSV or a log line. ``append``
+# refuses anything else, so the PostgreSQL export can splice them without an escaping call per row.
+_PLAIN_FIELD = re.compile(r"[A-Za-z0-9._:-]{1,100}")
+
+
 class AuditLog:
     """Appends hash-chained events. The only writer of ``audit_event``; it never updates or deletes."""
 
@@ -134,6 +141,10 @@ class AuditLog:
         now: datetime,
         extra: dict[str, Any] | None = None,
     ) -> AuditEvent:
+        for name, value in (("actor_role", actor.role.value), ("action", action), ("entity", entity),
+                            ("request_id", request_id)):
+            if value is not None and not _PLAIN_FIELD.fullmatch(value):
+                raise ValueError(f"audit {name} {value!r} is not a plain name ({_PLAIN_FIELD.pattern})")
         # Lock the head row: concurrent writers queue here, so seq stays gapless and the chain unforked.
         head = self.session.execute(
             select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1).with_for_update()
@@ -241,20 +252,26 @@ class AuditLog:
 
     def copy_ndjson(self, *, after: int = 0, chunk_bytes: int = 1 << 18) -> Iterator[bytes]:
         """PostgreSQL only: the export's NDJSON lines (the shape of /audit/events items) written by the server.
-        Each line is one text column built by concatenation, the free texts escaped by ``to_json`` (which escapes
-        as Python's JSON encoder does: quote, backslash, control characters; UTF-8 kept) and ``data`` spliced in as
+        Each line is one text column built by concatenation. The two free texts (the actor's name, the entity's
+        id) are escaped by ``to_json``, which escapes as Python's JSON encoder does (quote, backslash, control
+        characters; UTF-8 kept); the fields the service names itself (role, request id, action, entity) are plain
+        ASCII — ``append`` refuses anything else — and are spliced between quotes: ``to_json`` is most of the
+        line's cost (six calls took 2.5 s a million rows, two take 1.8 s, none 1.3 s). ``data`` is spliced in as
         stored. COPY's text format then doubles every backslash and would escape control characters and tabs —
         a JSON text holds none raw — so undoubling the backslashes of whole rows gives the lines back exactly."""
         e = AuditEvent
 
-        def string(col: Any) -> Any:  # a JSON string of a text column, or null
-            return func.coalesce(cast(func.to_json(col), Text), "null")
+        def string(col: Any) -> Any:  # a JSON string of a free text column
+            return cast(func.to_json(col), Text)
+
+        def plain(col: Any) -> Any:  # a JSON string of a plain name (or null)
+            return func.coalesce(literal('"', Text).op("||")(col).op("||")(literal('"', Text)), "null")
 
         parts = [
             '{"seq":', cast(e.seq, Text), ',"at":"', self._at_text(), '","actor":{"name":', string(e.actor_name),
-            ',"role":', string(e.actor_role), '},"request_id":', string(e.request_id), ',"action":',
-            string(e.action), ',"entity":', string(e.entity), ',"entity_id":', string(e.entity_id), ',"data":',
-            e.data, ',"prev_hash":"', e.prev_hash, '","hash":"', e.hash, '"}',
+            ',"role":', plain(e.actor_role), '},"request_id":', plain(e.request_id), ',"action":', plain(e.action),
+            ',"entity":', plain(e.entity), ',"entity_id":', string(e.entity_id), ',"data":', e.data,
+            ',"prev_hash":"', e.prev_hash, '","hash":"', e.hash, '"}',
         ]
         line = literal(parts[0], Text)
         for part in parts[1:]:

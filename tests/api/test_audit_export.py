@@ -3,6 +3,7 @@
 import csv
 import io
 import json
+from datetime import UTC, datetime
 from functools import partialmethod
 
 import pytest
@@ -11,6 +12,7 @@ from hypothesis import strategies as st
 from sqlalchemy.orm import Session
 
 from service.db.repositories import AuditLog
+from service.domain.access import SYSTEM
 from service.domain.audit_chain import GENESIS, ChainedEvent, verify
 from service.routers import audit_export
 from service.routers.audit_export import csv_lines, ndjson_lines
@@ -123,6 +125,11 @@ def test_postgres_copy_writes_what_the_row_loop_writes(app, sessions, make_token
 def test_postgres_copy_writes_the_row_loops_ndjson_byte_for_byte(app, make_token, new_project, reference):
     odd = make_token("admin", name='反斜杠\\ 引号" 制表\t 换行\r\n 控制\x01\x1f 删除\x7f emoji 🚀 \\n')
     new_project(headers=odd, name='名称\\"\t')
+    odd_id = 'id "引号" \\ \t\x02 🚀'  # entity ids are free text too
+    with Session(app.state.engine) as session, session.begin():
+        AuditLog(session).append(actor=SYSTEM, request_id="req-1.a:b", action="test.odd", entity="test",
+                                 entity_id=odd_id, before=None, after={"v": odd_id[:3]},
+                                 now=datetime.now(UTC))
     with Session(app.state.engine) as session:
         log = AuditLog(session)
         copied = b"".join(log.copy_ndjson(after=0, chunk_bytes=64))
@@ -130,6 +137,8 @@ def test_postgres_copy_writes_the_row_loops_ndjson_byte_for_byte(app, make_token
         tail = b"".join(log.copy_ndjson(after=3))
     assert copied == looped
     assert any(json.loads(line)["actor"]["name"].startswith("反斜杠\\ 引号") for line in copied.splitlines())
+    last = json.loads(copied.splitlines()[-1])
+    assert (last["entity_id"], last["request_id"], last["action"]) == (odd_id, "req-1.a:b", "test.odd")
     assert json.loads(tail.splitlines()[0])["seq"] == 4
 
 
@@ -144,3 +153,14 @@ def test_a_copy_abandoned_mid_stream_leaves_the_pool_usable(app, client, admin, 
     stream.close()  # the client went away: COPY is cancelled, the session rolled back, its connection returned
     for _ in range(app.state.settings.db_pool_size + 1):  # every pooled connection answers again
         assert client.get("/api/v1/audit/verify", headers=admin).json()["events"] == audit_count()
+
+
+@pytest.mark.parametrize("field", ["action", "entity", "request_id"])
+@pytest.mark.parametrize("value", ['a"b', "a\\b", "a b", "项目", "x\n", ""])
+def test_append_refuses_a_name_that_would_need_escaping(app, reference, audit_count, field, value):
+    """The export splices role, request id, action and entity unescaped: append keeps them plain names."""
+    before = audit_count()
+    fields = {"action": "test.ok", "entity": "test", "request_id": None} | {field: value}
+    with Session(app.state.engine) as session, pytest.raises(ValueError, match=field):
+        AuditLog(session).append(actor=SYSTEM, entity_id="x", before=None, after=None, now=datetime.now(UTC), **fields)
+    assert audit_count() == before
