@@ -134,7 +134,9 @@ def token_create(
 def seed(
     demo: Annotated[bool, typer.Option("--demo", help="Load the demo chains, districts and ~40 projects.")] = False,
     synthetic: Annotated[
-        int | None, typer.Option("--synthetic", help="Generate N projects with full histories (benchmarks); ends with ANALYZE on PostgreSQL.")
+        int | None, typer.Option(
+            "--synthetic", help="Generate N projects with full histories (benchmarks); ends with ANALYZE on PostgreSQL."
+        )
     ] = None,
 ) -> None:
     """Load demo data (safe to run twice) or a synthetic data set."""
