@@ -23,8 +23,9 @@ import httpx
 from sqlalchemy import create_engine, text
 
 from bench import audit, report
+from bench import profile as profiling
 from bench.common import Database, cli, machine, new_database, reference, service
-from bench.load import LoadConfig, measure, require_wrk, write_lines
+from bench.load import LoadConfig, measure, require_wrk, wrk, write_lines
 
 NEXT = {"signed": "started", "started": "in_production", "in_production": "at_capacity"}
 STEPS = ("started", "in_production", "at_capacity")
@@ -135,8 +136,30 @@ def _median_run(runs: list[dict]) -> dict:
     return ordered[len(ordered) // 2]
 
 
+def _script(key: str, base_tok: str, cfg: LoadConfig, paths: dict[str, str], wl: Workload):  # noqa: ANN202
+    """The wrk script, its args, and the ``prepare`` hook (transitions: a fresh pool before each run)."""
+    if key == "transition":
+        def prepare(tok: str = base_tok, threads: int = cfg.threads) -> list[str]:
+            pool, _n = wl.transition_pool()
+            return [pool, str(threads), tok]
+
+        return "transition.lua", [], prepare
+    return "paths.lua", [paths[key], base_tok], None
+
+
+def profile_service(key: str, sbase: str, spid: int, token: str, paths: dict[str, str], wl: Workload,
+                    cfg: LoadConfig, stem: str) -> dict:
+    """One more run of the service alone under the same load, py-spy attached (bench/profile.py); not measured."""
+    script, args, prepare = _script(key, token, cfg, paths, wl)
+    run_args = prepare() if prepare else args
+    with profiling.recording(spid, f"{stem}-{key}") as prof:
+        res = wrk(sbase, script, run_args, seconds=cfg.duration, cfg=cfg)
+    summary = profiling.summarise(prof["collapsed"]).to_json(cpu_s=prof["cpu_s"], units=res["requests"])
+    return {"file": prof["file"], "rps_while_profiled": round(res["rps"]), **summary}
+
+
 def run_load(sbase: str, headers: dict, spid: int, rbase: str, rpid: int, wl: Workload, cfg: LoadConfig,
-             repeat: int, only: set[str] | None) -> list[dict]:
+             repeat: int, only: set[str] | None, profile_stem: str | None = None) -> list[dict]:
     token = headers["Authorization"].split(" ", 1)[1]
     paths = wl.paths()
     check_equivalence(sbase, headers, rbase, paths, wl)
@@ -149,20 +172,14 @@ def run_load(sbase: str, headers: dict, spid: int, rbase: str, rpid: int, wl: Wo
         runs: dict[str, list[dict]] = {"service": [], "reference": []}
         for _ in range(repeat):
             for side, base, pid, tok in (("service", sbase, spid, token), ("reference", rbase, rpid, "")):
-                if key == "transition":
-                    def prepare(tok: str = tok, threads: int = cfg.threads) -> list[str]:
-                        pool, _n = wl.transition_pool()
-                        return [pool, str(threads), tok]
-
-                    res = measure(base, pid, "transition.lua", [], cfg, prepare=prepare)
-                else:
-                    res = measure(base, pid, "paths.lua", [paths[key], tok], cfg)
+                script, args, prepare = _script(key, tok, cfg, paths, wl)
+                res = measure(base, pid, script, args, cfg, prepare=prepare)
                 runs[side].append(res)
                 print(f"  {key:<10} {side:<9} {res['rps']:>9.0f} req/s  p50 {res['p50_us'] / 1000:6.1f} ms  "
                       f"p99 {res['p99_us'] / 1000:7.1f} ms  errors {res['non_2xx_or_socket_errors']}"
                       + ("  (pool exhausted)" if res.get("exhausted") else ""), flush=True)
         svc, ref = _median_run(runs["service"]), _median_run(runs["reference"])
-        results.append({
+        row = {
             "name": name, "key": key, "service": round(svc["rps"]), "reference": round(ref["rps"]), "unit": "req/s",
             # No ratio (None) when the reference completed nothing: a 0 would read as "infinitely slower".
             "ratio": round(svc["rps"] / ref["rps"], 3) if ref["requests"] else None, "target": target,
@@ -171,12 +188,24 @@ def run_load(sbase: str, headers: dict, spid: int, rbase: str, rpid: int, wl: Wo
             "peak_rss_mb": round(svc["peak_rss_mb"], 1),
             "reference_p50_ms": round(ref["p50_us"] / 1000, 2), "reference_p99_ms": round(ref["p99_us"] / 1000, 2),
             "reference_peak_rss_mb": round(ref["peak_rss_mb"], 1),
+            "cpu_us_per_request": _round(svc["cpu_us_per_request"]),
+            "reference_cpu_us_per_request": _round(ref["cpu_us_per_request"]),
             "service_errors": svc["errors"], "reference_errors": ref["errors"],
             "requests": {"service": svc["requests"], "reference": ref["requests"]},
             "runs": {side: [round(r["rps"]) for r in rs] for side, rs in runs.items()},
             "reference_name": "plain ASGI + " + ("asyncpg" if wl.db.kind == "postgres" else "sqlite3"),
-        })
+        }
+        if profile_stem:
+            row["profile"] = profile_service(key, sbase, spid, token, paths, wl, cfg, profile_stem)
+            p = row["profile"]
+            print(f"  {key:<10} profiled  {p['cpu_us_per_unit']:.0f} µs CPU a request; "
+                  + ", ".join(f"{k} {v:.0%}" for k, v in list(p["by_package"].items())[:5]), flush=True)
+        results.append(row)
     return results
+
+
+def _round(value: float | None) -> int | None:
+    return None if value is None else round(value)
 
 
 def main() -> None:
@@ -193,8 +222,13 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--only", help="comma-separated operations: list,get,transition,summary,month,audit")
     parser.add_argument("--no-write", action="store_true", help="print only; write no results or docs")
+    parser.add_argument("--profile", action="store_true",
+                        help="after each operation's measured runs, one more run of the service with py-spy "
+                        "attached: bench/results/profiles/*.txt.gz and a summary in the results (bench/profile.py)")
     args = parser.parse_args()
     require_wrk()
+    if args.profile and profiling.py_spy() is None:
+        parser.error("--profile needs py-spy: pip install -e '.[bench]'")
     quick = args.quick
     size = args.projects or (10_000 if quick else 100_000)
     cfg = LoadConfig(duration=args.duration or (8 if quick else 12), warmup=args.warmup if args.warmup is not None
@@ -207,6 +241,7 @@ def main() -> None:
 
     tz = get_settings().timezone
     started = time.perf_counter()
+    stem = f"{datetime.now(UTC):%Y-%m-%d}-{args.db}{'-quick' if quick else ''}"  # the profiles' file names
     load_start = Path("/proc/loadavg").read_text().split()[:3]
     if float(load_start[0]) > 1.5:
         print(f"warning: the machine is busy (load average {' '.join(load_start)}): figures will be noisy; the "
@@ -225,9 +260,11 @@ def main() -> None:
                 with service(db.url, workers=workers) as (sbase, headers, spid):
                     if only is None or only - {"audit"}:
                         with reference(db.url, workers=workers) as (rbase, rpid):
-                            results += run_load(sbase, headers, spid, rbase, rpid, wl, cfg, repeat, only)
+                            results += run_load(sbase, headers, spid, rbase, rpid, wl, cfg, repeat, only,
+                                                profile_stem=stem if args.profile else None)
                     if only is None or "audit" in only:
-                        for row in audit.run(db, sbase, headers, spid, repeat=repeat):
+                        for row in audit.run(db, sbase, headers, spid, repeat=repeat,
+                                             profile_stem=stem if args.profile else None):
                             print(f"  {row['name']}: service {row['service']:,} {row['unit']}, reference "
                                   f"{row['reference']:,}, ratio {row['ratio']}, server memory growth "
                                   f"{row['rss_growth_mb']} MB", flush=True)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.common import RssSampler
+from bench.profile import tree_cpu_seconds
 
 WRK_DIR = Path(__file__).resolve().parent / "wrk"
 INSTALL_HINT = "wrk is not installed: run `apt-get update && apt-get install -y wrk` (Debian's package), then retry."
@@ -63,10 +64,14 @@ def measure(base: str, pid: int, script: str, args: list[str], cfg: LoadConfig, 
         # still in flight when its pool is rebuilt would be sent again (409).
         time.sleep(min(30.0, 1.5 + 1.2 * warm["max_us"] / 1e6))
     run_args = prepare() if prepare else args
+    cpu0 = tree_cpu_seconds(pid)
     with RssSampler(pid, interval=0.1) as mem:
         result = wrk(base, script, run_args, seconds=cfg.duration, cfg=cfg)
+    cpu = tree_cpu_seconds(pid) - cpu0
     result["peak_rss_mb"] = mem.peak
     result["rss_growth_mb"] = mem.growth
+    # The server's own CPU (its process tree; not the database's, not wrk's) per completed request.
+    result["cpu_us_per_request"] = cpu * 1e6 / result["requests"] if result["requests"] else None
     return result
 
 

@@ -53,6 +53,39 @@ def table(doc: dict) -> str:
     return head + "\n".join(lines) + "\n"
 
 
+def _pct(share: float) -> str:
+    return f"{share * 100:.0f} %"
+
+
+def cpu_table(doc: dict) -> str:
+    """Where the service's CPU goes, for the rows that carry it: CPU per request of both sides in the measured runs
+    (the process trees only, not the database), and the py-spy summary of the profiled run (``--profile``)."""
+    rows = [r for r in doc["results"] if r.get("cpu_us_per_request") is not None or r.get("profile")]
+    if not rows:
+        return ""
+    head = ("| operation | server CPU µs per request: service (reference) | profiled: CPU per unit | "
+            "innermost frame's package | the service's own functions (inclusive) | stacks |\n"
+            "| --- | ---: | ---: | --- | --- | --- |\n")
+    lines = []
+    for r in rows:
+        cpu = "–"
+        if r.get("cpu_us_per_request") is not None:
+            cpu = f"{r['cpu_us_per_request']:,}"
+            if r.get("reference_cpu_us_per_request") is not None:
+                cpu += f" ({r['reference_cpu_us_per_request']:,})"
+        p = r.get("profile")
+        if p:
+            per = f"{p['cpu_us_per_unit']:,.1f} µs / {p['unit']}" if p.get("cpu_us_per_unit") is not None else "–"
+            packages = ", ".join(f"{k} {_pct(v)}" for k, v in list(p["by_package"].items())[:6])
+            funcs = ", ".join(f"`{name.rsplit('.', 1)[-1]}` {_pct(v)}" for name, v in p["service_functions"][:6])
+            stacks = f"[{Path(p['file']).name}](../{p['file']})"
+        else:
+            per = packages = funcs = stacks = "–"
+        lines.append(f"| {r['name']} | {cpu} | {per} | {packages} | {funcs} | {stacks} |")
+    return ("Where the service's CPU goes (`python -m bench --profile`; bench/profile.py says how it is counted):\n\n"
+            + head + "\n".join(lines) + "\n")
+
+
 def _caption(doc: dict) -> str:
     m, load, size = doc["machine"], doc["load"], doc["size"]
     return (f"{doc['date']} · {m['cpus']} cores ({m['cpu']}), Python {m['python']} · "
@@ -146,8 +179,9 @@ def render_docs() -> None:
         path, doc = found
         png = DOCS / f"performance-{db}.png"
         plot(doc, png)
+        cpu = cpu_table(doc)
         block = (f"<!-- results:{db} -->\n_{_caption(doc)} · from `{path.relative_to(ROOT)}`_\n\n{table(doc)}\n"
-                 f"![ratios vs targets, {db}]({png.name})\n<!-- /results:{db} -->")
+                 f"![ratios vs targets, {db}]({png.name})\n" + (f"\n{cpu}" if cpu else "") + f"<!-- /results:{db} -->")
         text = re.sub(rf"<!-- results:{db} -->.*?<!-- /results:{db} -->", lambda _m: block, text, flags=re.S)
     PERF.write_text(text)
 
