@@ -96,6 +96,14 @@ def _lookup(engine: Engine, token: str) -> Actor:
     return actor
 
 
+def read_limiter(request: Request) -> anyio.CapacityLimiter:
+    """The turns of the single-statement reads that run in worker threads (the token lookup, ``inline_on_sqlite``
+    endpoints off a SQLite file): ``LEDGER_READ_CONCURRENCY`` at a time. Each is a fraction of a millisecond of
+    CPU around a network round trip; more of them at once than there are cores only add runnable threads that
+    wait for the CPU and then for the GIL (docs/performance.md: a get's p99 of 1-5 s with eight)."""
+    return request.app.state.read_limiter
+
+
 def reads_engine(request: Request) -> Engine:
     """The engine of a single-statement read (service/db/raw.py) by code that runs on the event loop on a SQLite
     file — ``get_actor``, ``inline_on_sqlite`` endpoints — and in a worker thread elsewhere: on a SQLite file the
@@ -112,14 +120,14 @@ def read_transaction(request: Request) -> AbstractContextManager[Session]:
 async def get_actor(request: Request) -> Actor:
     """The token's actor. On a SQLite file the lookup (one indexed read of a local file, which WAL never makes
     wait for a writer) runs right here on the event loop, through the connections reserved for the loop:
-    cheaper than the thread hop around it. Elsewhere it runs in a worker thread."""
+    cheaper than the thread hop around it. Elsewhere it runs in a worker thread, in its turn (``read_limiter``)."""
     token = _bearer(request)
     if not token:
         raise d.Unauthenticated("Send 'Authorization: Bearer <token>'.")
     if request.app.state.inline_engine is not None:
         actor = _lookup(request.app.state.inline_engine, token)
     else:
-        actor = await run_in_threadpool(_lookup, reads_engine(request), token)
+        actor = await anyio.to_thread.run_sync(_lookup, reads_engine(request), token, limiter=read_limiter(request))
     request.state.actor = actor
     return actor
 

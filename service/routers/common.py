@@ -9,16 +9,16 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
+import anyio.to_thread
 import orjson
 from fastapi import Header, Query, Request
-from fastapi.concurrency import run_in_threadpool
 from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from service.db.repositories import decode_cursor, encode_cursor
 from service.db.tables import IdempotencyRecord
-from service.deps import StoredResponse
+from service.deps import StoredResponse, read_limiter
 from service.domain import errors as d
 
 _ETAG = re.compile(r'^\s*(?:W/)?"?(\d{1,18})"?\s*$')
@@ -59,16 +59,17 @@ def inline_on_sqlite(endpoint: Callable[..., Response]) -> Callable[..., Awaitab
     """For a bounded read (one project, one page of at most 500): on a SQLite file it runs on the event loop,
     through the connections reserved for the loop (``app.state.inline_sessions``), as the benchmark's reference
     does — the query takes a fraction of a millisecond and a thread hop costs more than that; on PostgreSQL,
-    whose queries wait on the network, it runs in a worker thread as any other endpoint. The endpoint must take
-    ``request`` (its app says which)."""
+    whose queries wait on the network, it runs in a worker thread, taking turns with the other single-statement
+    reads (``read_limiter``, service/deps.py). The endpoint must take ``request`` (its app says which)."""
     if "request" not in inspect.signature(endpoint).parameters:
         raise TypeError(f"{endpoint.__name__} must take the request to run inline on SQLite")
 
     @functools.wraps(endpoint)
     async def run(**kwargs: Any) -> Response:
-        if kwargs["request"].app.state.inline_sessions is not None:
+        request = kwargs["request"]
+        if request.app.state.inline_sessions is not None:
             return endpoint(**kwargs)
-        return await run_in_threadpool(endpoint, **kwargs)
+        return await anyio.to_thread.run_sync(functools.partial(endpoint, **kwargs), limiter=read_limiter(request))
 
     run.inline_read = True  # type: ignore[attr-defined] - get_session reads it to pick the loop's connections
     return run
