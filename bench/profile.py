@@ -36,6 +36,7 @@ RATE = 200  # samples a second
 
 # A frame is "function (path)" (--nolineno); py-spy shortens the path to the package part (uvicorn/main.py).
 _FRAME = re.compile(r"^(?P<func>.*) \((?P<path>[^()]*)\)$")
+ENTRY = "service/cli.py"
 _PACKAGES = ("service", "uvicorn", "starlette", "fastapi", "pydantic", "sqlalchemy", "psycopg", "psycopg_pool",
              "anyio", "asyncio", "structlog", "prometheus_client", "httptools", "uvloop", "concurrent", "threading",
              "logging", "json", "orjson", "hashlib")
@@ -72,9 +73,10 @@ def package_of(frame: str) -> str:
 
 
 def service_function(frame: str) -> str | None:
-    """``module.function`` for a frame in the service's own code, else None."""
+    """``module.function`` for a frame in the service's own code, else None (and None for the command line's
+    ``serve``, at the bottom of every stack)."""
     m = _FRAME.match(frame)
-    if not m or not m["path"].startswith("service/"):
+    if not m or not m["path"].startswith("service/") or m["path"] == ENTRY:
         return None
     return m["path"].removesuffix(".py").replace("/", ".") + ":" + m["func"]
 

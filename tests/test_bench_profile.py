@@ -44,6 +44,7 @@ def test_frames_outside_known_packages_and_interpreter_frames():
     assert package_of("handle (httptools/parser.py)") == "httptools"
     assert service_function("run (uvicorn/server.py)") is None
     assert service_function("respond (service/routers/common.py)") == "service.routers.common:respond"
+    assert service_function("serve (service/cli.py)") is None  # at the bottom of every stack
 
 
 def test_no_units_gives_no_rate():
