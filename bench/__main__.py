@@ -152,10 +152,12 @@ def profile_service(key: str, sbase: str, spid: int, token: str, paths: dict[str
     """One more run of the service alone under the same load, py-spy attached (bench/profile.py); not measured."""
     script, args, prepare = _script(key, token, cfg, paths, wl)
     run_args = prepare() if prepare else args
-    with profiling.recording(spid, f"{stem}-{key}") as prof:
-        res = wrk(sbase, script, run_args, seconds=cfg.duration, cfg=cfg)
-    summary = profiling.summarise(prof["collapsed"]).to_json(cpu_s=prof["cpu_s"], units=res["requests"])
-    return {"file": prof["file"], "rps_while_profiled": round(res["rps"]), **summary}
+
+    def work() -> dict:
+        return wrk(sbase, script, run_args, seconds=cfg.duration, cfg=cfg)
+
+    res, summary = profiling.profiled(spid, f"{stem}-{key}", work, lambda r: r["requests"])
+    return {"rps_while_profiled": round(res["rps"]), **summary}
 
 
 def run_load(sbase: str, headers: dict, spid: int, rbase: str, rpid: int, wl: Workload, cfg: LoadConfig,

@@ -96,15 +96,6 @@ def _median(runs: list[dict], key: str) -> dict:
     return sorted(runs, key=lambda r: r[key])[len(runs) // 2]
 
 
-def _profiled(pid: int, name: str, unit: str, work) -> dict:  # noqa: ANN001
-    """One more, unmeasured run of ``work()`` with py-spy attached (bench/profile.py)."""
-    with profiling.recording(pid, name) as prof:
-        res = work()
-    units = res.get("rows", res.get("events", 0))
-    return {"file": prof["file"], **profiling.summarise(prof["collapsed"]).to_json(cpu_s=prof["cpu_s"], units=units,
-                                                                                  unit=unit)}
-
-
 def run(db: Database, base: str, headers: dict, pid: int, *, repeat: int = 1,
         profile_stem: str | None = None) -> list[dict]:
     """The audit rows of the results table (each figure the median of ``repeat`` runs); with ``profile_stem``,
@@ -122,8 +113,9 @@ def run(db: Database, base: str, headers: dict, pid: int, *, repeat: int = 1,
             "reference_name": "sqlite3 -csv" if db.kind == "sqlite" else "psql \\copy … to stdout csv",
         })
         if profile_stem:
-            results[-1]["profile"] = _profiled(pid, f"{profile_stem}-export-{fmt}", "row",
-                                               lambda fmt=fmt: export_service(base, headers, pid, fmt))
+            _, results[-1]["profile"] = profiling.profiled(
+                pid, f"{profile_stem}-export-{fmt}", lambda fmt=fmt: export_service(base, headers, pid, fmt),
+                lambda r: r["rows"], "row")
     svc = _median([verify_service(base, headers, pid) for _ in range(repeat)], "events_per_s")
     ref = _median([verify_reference(db) for _ in range(repeat)], "events_per_s")
     results.append({
@@ -135,6 +127,6 @@ def run(db: Database, base: str, headers: dict, pid: int, *, repeat: int = 1,
         "reference_name": "bare hashlib loop over the raw driver",
     })
     if profile_stem:
-        results[-1]["profile"] = _profiled(pid, f"{profile_stem}-verify", "event",
-                                           lambda: verify_service(base, headers, pid))
+        _, results[-1]["profile"] = profiling.profiled(
+            pid, f"{profile_stem}-verify", lambda: verify_service(base, headers, pid), lambda r: r["events"], "event")
     return results

@@ -11,8 +11,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.common import RssSampler
-from bench.profile import tree_cpu_seconds
+from bench.common import RssSampler, tree_cpu_seconds
 
 WRK_DIR = Path(__file__).resolve().parent / "wrk"
 INSTALL_HINT = "wrk is not installed: run `apt-get update && apt-get install -y wrk` (Debian's package), then retry."

@@ -27,9 +27,13 @@ import signal
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+from bench.common import tree_cpu_seconds
 
 PROFILES = Path(__file__).resolve().parent / "results" / "profiles"
 RATE = 200  # samples a second
@@ -45,22 +49,6 @@ _PACKAGES = ("service", "uvicorn", "starlette", "fastapi", "pydantic", "sqlalche
 def py_spy() -> str | None:
     found = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     return found if os.access(found, os.X_OK) else None
-
-
-def tree_cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process and its children (the uvicorn workers), in seconds."""
-    pids = [pid]
-    children = Path(f"/proc/{pid}/task/{pid}/children")
-    if children.exists():
-        pids += [int(p) for p in children.read_text().split()]
-    ticks = 0
-    for p in pids:
-        try:
-            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-        except FileNotFoundError:
-            continue
-        ticks += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of proc(5))
-    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def package_of(frame: str) -> str:
@@ -148,3 +136,13 @@ def recording(pid: int, name: str):
     gz.write_bytes(gzip.compress(text.encode(), mtime=0))
     out["collapsed"] = text
     out["file"] = str(gz.relative_to(PROFILES.parent.parent.parent))
+
+
+def profiled(pid: int, name: str, work: Callable[[], Any], units: Callable[[Any], int],
+             unit: str = "request") -> tuple[Any, dict]:
+    """``work()`` with py-spy attached (``recording``): its result, and the summary the results JSON keeps
+    (``units(result)`` requests, rows or events did the CPU)."""
+    with recording(pid, name) as prof:
+        result = work()
+    summary = summarise(prof["collapsed"]).to_json(cpu_s=prof["cpu_s"], units=units(result), unit=unit)
+    return result, {"file": prof["file"], **summary}

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 
-from bench.profile import package_of, service_function, summarise, tree_cpu_seconds
+from bench.common import tree_cpu_seconds
+from bench.profile import package_of, service_function, summarise
 
 P = 'process 10:"python -m uvicorn"'
 T = "thread (0x7f01)"
