@@ -35,9 +35,9 @@ class Settings(BaseSettings):
     )
     # Single-statement reads (every request's token, a project, a page of projects) wait on the network on
     # PostgreSQL, so they run in worker threads; each takes a fraction of a millisecond of CPU. Eight at once per
-    # process left 20-30 threads runnable on two cores, each waiting for the CPU and then for the GIL: a get's
-    # p99 reached 1-5 s. As many at a time as there are cores answered more gets per second with a p99 of tens of
-    # milliseconds (docs/performance.md). On a SQLite file they run on the event loop and take no turn.
+    # process left 20-30 threads runnable on two cores, each waiting for the CPU and then for the GIL. As many at a
+    # time as there are cores answered 15-30 % more gets and lists a second, with shorter tails
+    # (docs/performance.md). On a SQLite file they run on the event loop and take no turn.
     read_concurrency: int = Field(
         default_factory=lambda: os.cpu_count() or 2, ge=1,
         description="Single-statement reads (token, project, page) in worker threads at once per worker process.",

@@ -100,7 +100,7 @@ def read_limiter(request: Request) -> anyio.CapacityLimiter:
     """The turns of the single-statement reads that run in worker threads (the token lookup, ``inline_on_sqlite``
     endpoints off a SQLite file): ``LEDGER_READ_CONCURRENCY`` at a time. Each is a fraction of a millisecond of
     CPU around a network round trip; more of them at once than there are cores only add runnable threads that
-    wait for the CPU and then for the GIL (docs/performance.md: a get's p99 of 1-5 s with eight)."""
+    wait for the CPU and then for the GIL (docs/performance.md, 2026-12-04)."""
     return request.app.state.read_limiter
 
 

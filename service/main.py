@@ -113,7 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessions = make_sessionmaker(engine)
     # Commits (and rollbacks) of request transactions run on threads of their own: see service/deps.py.
     app.state.commit_limiter = anyio.CapacityLimiter(settings.thread_limit)
-    # Single-statement reads in worker threads take turns, read_concurrency at a time (service/deps.py: read_turns).
+    # Single-statement reads in worker threads take turns, read_concurrency at a time (service/deps.py: read_limiter).
     app.state.read_limiter = anyio.CapacityLimiter(settings.read_concurrency)
     # The ledger's reports take turns, report_concurrency at a time (service/deps.py: report_turn).
     app.state.report_turns = anyio.Semaphore(settings.report_concurrency)
