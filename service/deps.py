@@ -20,7 +20,7 @@ import json
 from collections.abc import AsyncIterator
 from contextlib import AbstractContextManager, asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 import anyio
@@ -38,18 +38,9 @@ from service.db.repositories import IdempotencyRepo, hash_token, live_token
 from service.db.tables import IdempotencyRecord
 from service.domain import errors as d
 from service.domain.access import Actor, Role
+from service.domain.context import Ctx
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-
-
-@dataclass(frozen=True, slots=True)
-class Ctx:
-    """Who acts, under which request, at what moment."""
-
-    actor: Actor
-    request_id: str | None
-    now: datetime
-    today: date
 
 
 def settings_of(request: Request) -> Settings:

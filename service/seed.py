@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from service.config import get_settings
 from service.db.engine import make_engine, make_sessionmaker, transaction
 from service.db.repositories import ProjectRepo, ReferenceRepo
-from service.deps import Ctx
+from service.domain.context import Ctx
 from service.domain.access import SYSTEM
 from service.domain.stages import LISTS, Stage
 from service.schemas.projects import MilestonesInput, ProjectCreate, TransitionCreate

@@ -20,7 +20,7 @@ from service.db.engine import make_engine, make_sessionmaker, transaction
 from service.db.history import STATE_COLUMNS
 from service.db.repositories import ReferenceRepo, diff, jsonable, new_id, rfc3339
 from service.db.tables import AuditEvent, AuditHead, Project, ProjectTransition, ProjectVersion
-from service.deps import Ctx
+from service.domain.context import Ctx
 from service.domain import audit_chain
 from service.domain.access import SYSTEM, Actor, Role
 from service.domain.stages import LISTS

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from service.db.rhythm import AppraisalInputQueries, AppraisalRepo, chain_codes
 from service.db.tables import Appraisal
-from service.deps import Ctx
+from service.domain.context import Ctx
 from service.domain import errors as d
 from service.domain.access import Role
 from service.domain.appraisal import DEFAULT_WEIGHTS, QUARTERS, ChainInputs, Ranking, score, validate_weights

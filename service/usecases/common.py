@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from service.db.repositories import AuditLog, diff
 from service.db.webhooks import Outbox
-from service.deps import Ctx
+from service.domain.context import Ctx
 from service.domain import errors as d
 
 

@@ -41,7 +41,7 @@ from service import importing as xl
 from service.db.imports import ImportLookups
 from service.db.repositories import new_id
 from service.db.tables import Project
-from service.deps import Ctx
+from service.domain.context import Ctx
 from service.domain import errors as d
 from service.domain.access import Role
 from service.domain.stages import LABELS_ZH, LISTS, Stage, check_milestones

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from service.db.rhythm import InspectionRepo
 from service.db.tables import Inspection
-from service.deps import Ctx
+from service.domain.context import Ctx
 from service.domain import errors as d
 from service.domain.periods import Period, PeriodKind
 from service.domain.schedule import ItemKind, due_date, is_late

@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 from service.db.plans import PlanRepo
 from service.db.repositories import ReferenceRepo, jsonable
 from service.db.tables import Chain, Plan, PlanActual, PlanIndicator, PlanTask
-from service.deps import Ctx
+from service.domain.context import Ctx
 from service.domain import errors as d
 from service.domain import plans as rules
 from service.domain.access import Role

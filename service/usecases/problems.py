@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from service.db.repositories import ReferenceRepo, new_id
 from service.db.rhythm import ProblemFilter, ProblemRepo
 from service.db.tables import Problem
-from service.deps import Ctx
+from service.domain.context import Ctx
 from service.domain import errors as d
 from service.domain.access import Role
 from service.domain.problems import INITIAL, ProblemStatus, is_overdue, resolved_on_after, transition

@@ -12,7 +12,7 @@ from service.db.history import ProjectHistory
 from service.db.raw import Reader
 from service.db.repositories import ProjectFilter, ProjectReads, ProjectRepo, ReferenceRepo, jsonable, new_id
 from service.db.tables import Project, ProjectTransition
-from service.deps import Ctx
+from service.domain.context import Ctx
 from service.domain import errors as d
 from service.domain.access import Role
 from service.domain.stages import LISTS, Stage, advance, check_milestones, check_transition_date

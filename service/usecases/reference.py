@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from service.db.repositories import ReferenceRepo
 from service.db.tables import Chain, Department, District
-from service.deps import Ctx
+from service.domain.context import Ctx
 from service.domain import errors as d
 from service.domain.access import Role
 from service.schemas.reference import ChainCreate, ChainUpdate, DepartmentCreate, DistrictCreate

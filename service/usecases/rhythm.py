@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from service.db.rhythm import ChainProjects, lock_chain
 from service.db.tables import Chain
-from service.deps import Ctx
+from service.domain.context import Ctx
 from service.domain import errors as d
 from service.domain.access import Role
 from service.domain.periods import Period, PeriodKind, parse_period

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from service.db.repositories import new_id
 from service.db.tables import WebhookDelivery, WebhookSubscription
 from service.db.webhooks import DEAD, DELIVERED, PENDING, WebhookRepo
-from service.deps import Ctx
+from service.domain.context import Ctx
 from service.domain import errors as d
 from service.domain.access import Role
 from service.domain.webhooks import EVENT_TYPES, host_allowed, invalid_event_patterns

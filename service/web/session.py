@@ -23,8 +23,9 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from service.db.repositories import hash_token
-from service.deps import Ctx, actor_by_token_hash, now_utc, settings_of
+from service.deps import actor_by_token_hash, now_utc, settings_of
 from service.domain.access import Actor
+from service.domain.context import Ctx
 
 SESSION_COOKIE = "ledger_session"
 #: Idle lifetime of a browser session: the cookie is re-signed on every page, so this is since the last page.
