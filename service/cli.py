@@ -99,8 +99,9 @@ def token_create(
 ) -> None:
     """Create a token and print it as the last line (it cannot be shown again)."""
     from service.db.engine import make_engine, make_sessionmaker, transaction
-    from service.db.repositories import ReferenceRepo, TokenRepo, hash_token
+    from service.db.reference import ReferenceRepo
     from service.db.tables import ApiToken
+    from service.db.tokens import TokenRepo, hash_token
 
     chains = sorted(set(chain or []))
     if role is RoleChoice.department and not chains:

@@ -33,9 +33,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from service.config import Settings
 from service.db.engine import transaction
+from service.db.idempotency import IdempotencyRepo
 from service.db.raw import reader
-from service.db.repositories import IdempotencyRepo, hash_token, live_token
 from service.db.tables import IdempotencyRecord
+from service.db.tokens import hash_token, live_token
 from service.domain import errors as d
 from service.domain.access import Actor, Role
 from service.domain.context import Ctx

@@ -19,12 +19,18 @@ from sqlalchemy.orm import Session
 
 from service.config import get_settings
 from service.db.engine import make_engine, make_sessionmaker, transaction
-from service.db.repositories import ProjectRepo, ReferenceRepo
-from service.domain.context import Ctx
+from service.db.projects import ProjectQueries
+from service.db.reference import ReferenceRepo
 from service.domain.access import SYSTEM
+from service.domain.context import Ctx
 from service.domain.stages import LISTS, Stage
 from service.schemas.projects import MilestonesInput, ProjectCreate, TransitionCreate
-from service.schemas.reference import ChainCreate, DepartmentCreate, DistrictCreate, DistrictKind
+from service.schemas.reference import (
+    ChainCreate,
+    DepartmentCreate,
+    DistrictCreate,
+    DistrictKind,
+)
 from service.usecases.projects import create_project, transition_project
 from service.usecases.reference import create_chain, create_department, create_district
 
@@ -254,7 +260,7 @@ def seed_demo(database_url: str, *, today: date | None = None) -> str:
     try:
         with transaction(make_sessionmaker(engine), write=True) as session:
             new = _seed_reference(session, clock)
-            projects = ProjectRepo(session)
+            projects = ProjectQueries(session)
             transitions = 0
             for demo in PROJECTS:
                 if projects.by_external_ref(demo.ref) is not None:

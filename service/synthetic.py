@@ -17,16 +17,29 @@ from sqlalchemy import func, insert, select, text, update
 
 from service.config import get_settings
 from service.db.engine import make_engine, make_sessionmaker, transaction
-from service.db.history import STATE_COLUMNS
-from service.db.repositories import ReferenceRepo, diff, jsonable, new_id, rfc3339
-from service.db.tables import AuditEvent, AuditHead, Project, ProjectTransition, ProjectVersion
-from service.domain.context import Ctx
+from service.db.projects import STATE_COLUMNS, ProjectRecord
+from service.db.reference import ReferenceRepo
+from service.db.tables import (
+    AuditEvent,
+    AuditHead,
+    Project,
+    ProjectTransition,
+    ProjectVersion,
+)
+from service.db.values import diff, jsonable, new_id, rfc3339
 from service.domain import audit_chain
 from service.domain.access import SYSTEM, Actor, Role
+from service.domain.context import Ctx
+from service.domain.project_fields import milestone_field
 from service.domain.stages import LISTS
-from service.schemas.reference import ChainCreate, DepartmentCreate, DistrictCreate, DistrictKind
+from service.schemas.reference import (
+    ChainCreate,
+    DepartmentCreate,
+    DistrictCreate,
+    DistrictKind,
+)
 from service.usecases import reference
-from service.usecases.projects import MILESTONE_COLUMN, snapshot
+from service.usecases.projects import snapshot
 
 CHAINS, DISTRICTS = 30, 16
 BATCH = 2000
@@ -48,10 +61,10 @@ def _reference(session, ctx: Ctx) -> None:  # noqa: ANN001
                 code=f"C{i:02d}", name=f"合成产业链{i:02d}", leader="分管副市长", lead_department="SYN"))
 
 
-def _project_history(rng: random.Random, index: int, today: date, now: datetime) -> list[tuple[str, Project]]:
+def _project_history(rng: random.Random, index: int, today: date, now: datetime) -> list[tuple[str, Any]]:
     """The successive states of one project, each with the action that produced it."""
     signed = today - timedelta(days=rng.randint(30, 3 * 365))
-    p = Project(
+    p = ProjectRecord.new(
         id=new_id(now), external_ref=f"SYN-{index:07d}", name=f"合成项目{index:07d}",
         chain=f"C{rng.randint(1, CHAINS):02d}", district=f"D{rng.randint(1, DISTRICTS):02d}",
         investor=f"合成投资方{rng.randint(1, 5000):04d}",
@@ -65,11 +78,11 @@ def _project_history(rng: random.Random, index: int, today: date, now: datetime)
         if rng.random() < 0.35:
             break
         current = min(today, current + timedelta(days=rng.randint(20, 400)))
-        p = p.model_copy(update={"stage": stage.value, MILESTONE_COLUMN[stage]: current, "version": p.version + 1})
+        p = p._replace(**{"stage": stage.value, milestone_field(stage.value): current, "version": p.version + 1})
         states.append(("project.transitioned", p))
     for _ in range(rng.randint(4, 11)):
         amount = (p.planned_investment * Decimal(rng.randint(90, 115)) / 100).quantize(Decimal("0.01"))
-        p = p.model_copy(update={"planned_investment": amount, "version": p.version + 1})
+        p = p._replace(planned_investment=amount, version=p.version + 1)
         states.append(("project.updated", p))
     return states
 
@@ -138,7 +151,7 @@ def _batch(session, rng: random.Random, indexes: range, today: date) -> int:  # 
                                     "reason": None, "created_at": at, "reverted_at": None})
             before = after
         final = states[-1][1]
-        projects.append({**final.model_dump(), "created_at": states[0][1].created_at, "updated_at": at})
+        projects.append({**final._asdict(), "created_at": states[0][1].created_at, "updated_at": at})
     session.execute(insert(Project), projects)
     session.execute(insert(ProjectVersion), versions)
     if transitions:

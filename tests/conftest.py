@@ -23,8 +23,8 @@ from sqlalchemy.engine import make_url
 from service.config import Settings
 from service.db.engine import transaction
 from service.db.migrate import upgrade
-from service.db.repositories import TokenRepo, hash_token
 from service.db.tables import ApiToken
+from service.db.tokens import TokenRepo, hash_token
 
 BACKEND = os.environ.get("LEDGER_TEST_DB", "sqlite")
 PG_ADMIN_URL = os.environ.get("LEDGER_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
@@ -158,7 +158,7 @@ def admin(make_token) -> dict[str, str]:
 
 @pytest.fixture
 def audit_count(sessions):
-    from service.db.repositories import AuditLog
+    from service.db.audit import AuditLog
 
     def count() -> int:
         with transaction(sessions, write=False) as session:

@@ -1,34 +1,20 @@
-"""The system-versioned project history (``project_version``): written with every project change,
-read by ``as_of`` with one query instead of replaying the event log."""
+"""The system-versioned project history (``project_version``), read by ``as_of`` with one query instead of
+replaying the event log. Every project change writes it (``ProjectStore.record_version``)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Select, and_, or_, select, update
+from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session
 
-from service.db.tables import Project, ProjectState, ProjectVersion
-
-STATE_COLUMNS = tuple(ProjectState.model_fields) + ("external_ref", "chain", "district")
+from service.db.projects import STATE_COLUMNS
+from service.db.tables import ProjectVersion
 
 
 class ProjectHistory:
     def __init__(self, session: Session):
         self.session = session
-
-    def record(self, project: Project, now: datetime) -> None:
-        """Close the open version of ``project`` at ``now`` and open its new one (same transaction)."""
-        self.session.execute(
-            update(ProjectVersion)
-            .where(ProjectVersion.project_id == project.id, ProjectVersion.recorded_to.is_(None))
-            .values(recorded_to=now)
-        )
-        self.session.add(
-            ProjectVersion(project_id=project.id, recorded_from=now,
-                           **{c: getattr(project, c) for c in STATE_COLUMNS})
-        )
-        self.session.flush()
 
     @staticmethod
     def known_at(at: datetime):  # noqa: ANN205

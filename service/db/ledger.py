@@ -33,10 +33,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from service.db.projects import apply_project_filter, filter_values, statement_shape
 from service.db.raw import session_reader
-from service.db.repositories import ProjectFilter, apply_project_filter, filter_values, statement_shape
 from service.db.tables import Chain, District, Project
 from service.db.types import Money
+from service.domain.queries import ProjectFilter
 from service.domain.stages import LISTS, MAJOR_THRESHOLD, Stage
 
 #: A ledger item's columns, in the order of its document (``LedgerItem``): ``major`` is computed, ``on`` is the

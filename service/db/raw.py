@@ -35,8 +35,10 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import Engine, Select
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.base import Executable
 from sqlalchemy.types import Date, TypeEngine
 
 from service.db.engine import RETRY_READS
@@ -51,7 +53,7 @@ class Compiled:
 
     __slots__ = ("_binders", "_constants", "_convert", "_dialect", "_json", "_keys", "_names", "_types", "sql")
 
-    def __init__(self, stmt: Select, dialect: Dialect):
+    def __init__(self, stmt: Executable, dialect: Dialect):
         compiled = stmt.compile(dialect=dialect)
         self.sql: str = compiled.string
         # qmark (SQLite) wants a tuple in the order of the placeholders; pyformat (psycopg) a mapping.
@@ -64,8 +66,9 @@ class Compiled:
             if (processor := bind.type.dialect_impl(dialect).bind_processor(dialect)) is not None
         }
         self._dialect = dialect
-        self._keys = tuple(c.key for c in stmt.selected_columns)
-        self._types = tuple(c.type for c in stmt.selected_columns)
+        selected = getattr(stmt, "selected_columns", ())  # an INSERT/UPDATE/DELETE selects nothing
+        self._keys = tuple(c.key for c in selected)
+        self._types = tuple(c.type for c in selected)
         self._json: Callable[[tuple[Any, ...]], dict[str, Any]] | None = None
         processors = [t.dialect_impl(dialect).result_processor(dialect, None) for t in self._types]
         make = _record_class(self._keys)._make
@@ -208,6 +211,38 @@ class Reader:
         return None if row is None else compiled.record(row)
 
 
+class Writer(Reader):
+    """A ``Reader`` that also changes rows: INSERT, UPDATE and DELETE statements compiled once per shape, run on
+    the connection of a session's transaction (``session_writer``), so they commit or roll back with it and
+    with whatever the session's ORM flushed before them. The write path of the hot use cases (a project's
+    transition) runs its eight statements here: through the ORM's unit of work they cost several times the SQL
+    (docs/performance.md). The driver's integrity errors are raised as SQLAlchemy's ``IntegrityError``, as the
+    ORM would raise them."""
+
+    def execute(self, key: Hashable, build: Callable[[], Executable], **values: Any) -> int:
+        """Run one statement; the number of rows it changed."""
+        compiled = self._compiled(key, build)  # type: ignore[arg-type]
+        return self._run(compiled, lambda cursor: cursor.execute(compiled.sql, compiled.parameters(values)))
+
+    def execute_many(self, key: Hashable, build: Callable[[], Executable], rows: list[dict[str, Any]]) -> int:
+        """Run one statement once per item of ``rows`` (``executemany``)."""
+        if not rows:
+            return 0
+        compiled = self._compiled(key, build)  # type: ignore[arg-type]
+        return self._run(compiled, lambda cursor: cursor.executemany(
+            compiled.sql, [compiled.parameters(values) for values in rows]))
+
+    def _run(self, compiled: Compiled, run: Callable[[Any], Any]) -> int:
+        cursor = self._connection.cursor()
+        try:
+            run(cursor)
+            return cursor.rowcount
+        except self._dialect.loaded_dbapi.IntegrityError as exc:
+            raise sa_exc.IntegrityError(compiled.sql, None, exc) from exc
+        finally:
+            cursor.close()
+
+
 def _fetchall(cursor: Any) -> list[tuple[Any, ...]]:
     return cursor.fetchall()
 
@@ -237,6 +272,22 @@ def reader(engine: Engine) -> Iterator[Reader]:
         yield r
     finally:
         r._connection.close()
+
+
+def session_writer(session: Session) -> Writer:
+    """A ``Writer`` on the connection of ``session``'s transaction (begun here if it has not been yet)."""
+    connection = session.connection()
+    return Writer(connection.connection, connection.dialect, statements(connection.dialect))
+
+
+@contextmanager
+def savepoint(session: Session) -> Iterator[None]:
+    """A SAVEPOINT around statements run on the session's connection (``session.begin_nested()`` emits it only
+    when the session itself asks for a connection inside it): a failing statement in it is rolled back to it, and
+    the transaction goes on (PostgreSQL would otherwise refuse every later statement)."""
+    with session.begin_nested():
+        session.connection()
+        yield
 
 
 def session_reader(session: Session) -> Reader:

@@ -8,7 +8,6 @@ not needed.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -27,6 +26,7 @@ from service.db.tables import (
 )
 from service.db.types import UTCDateTime
 from service.domain.problems import SETTLED
+from service.domain.queries import ProblemFilter
 
 SUBMITTED = "submitted"
 
@@ -151,14 +151,6 @@ class InspectionRepo:
 
 
 # ---------------------------------------------------------------- problems
-
-
-@dataclass(frozen=True, slots=True)
-class ProblemFilter:
-    chain: str | None = None
-    status: str | None = None
-    overdue: bool | None = None
-    project_id: str | None = None
 
 
 class ProblemRepo:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import Column, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from service.db.types import Money, UTCDateTime
+from service.domain import project_fields as pf
 
 SQLModel.metadata.naming_convention = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -53,29 +55,56 @@ class Chain(SQLModel, table=True):
     updated_at: datetime = Field(sa_column=_ts())
 
 
-class ProjectState(SQLModel):
-    """The columns of a project's state, shared by ``project`` and its history ``project_version``."""
-
-    name: str = Field(max_length=200)
-    investor: str = Field(max_length=200)
-    planned_investment: Decimal = Field(sa_type=Money, nullable=False)
-    is_key: bool = False
-    stage: str = Field(max_length=16)
-    signed_on: date | None = None
-    started_on: date | None = None
-    in_production_on: date | None = None
-    at_capacity_on: date | None = None
-    cancelled_on: date | None = None
-    cancel_reason: str | None = Field(default=None, sa_type=Text, nullable=True)
-    voided_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
-    void_reason: str | None = Field(default=None, sa_type=Text, nullable=True)
-    cumulative_investment: Decimal = Field(sa_type=Money, nullable=False)
-    version: int = 1
-    created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
-    updated_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+_TEXT_LENGTH = {pf.Kind.NAME: 200, pf.Kind.REF: 100, pf.Kind.CODE: 32, pf.Kind.STAGE: 16}
 
 
-class Project(ProjectState, table=True):
+def _column(f: pf.Field, *, history: bool) -> tuple[Any, Any]:
+    """The annotation and ``Field`` of a project field's column. In the history (``project_version``) a code is a
+    plain copy and a unique ref may repeat (one row per version): no foreign key, no unique index there."""
+    nullable = f.nullable and not f.required
+    if f.kind is pf.Kind.ID:
+        return str, Field(primary_key=True, max_length=26)
+    if f.kind in _TEXT_LENGTH:
+        length = _TEXT_LENGTH[f.kind]
+        if f.kind is pf.Kind.CODE and not history:
+            column = Column(String(length), ForeignKey(f"{f.references}.code"), nullable=nullable)
+            return str, Field(sa_column=column)
+        kwargs: dict[str, Any] = {"max_length": length}
+        if f.unique and not history:
+            kwargs["unique"] = True
+        return (str | None, Field(default=None, **kwargs)) if nullable else (str, Field(**kwargs))
+    if f.kind is pf.Kind.AMOUNT:
+        return Decimal, Field(sa_type=Money, nullable=False)
+    if f.kind is pf.Kind.FLAG:
+        return bool, Field(default=False)
+    if f.kind is pf.Kind.DATE:
+        return date | None, Field(default=None)
+    if f.kind is pf.Kind.TEXT:
+        return str | None, Field(default=None, sa_type=Text, nullable=True)
+    if f.kind is pf.Kind.TIMESTAMP:
+        return (datetime | None, Field(default=None, sa_type=UTCDateTime, nullable=True)) if nullable else (
+            datetime, Field(sa_type=UTCDateTime, nullable=False))
+    if f.kind is pf.Kind.COUNT:
+        return int, Field(default=1)
+    raise ValueError(f"no column for {f.kind} ({f.name})")  # pragma: no cover - every kind is mapped
+
+
+def _project_columns(name: str, *, history: bool) -> type[SQLModel]:
+    """A base class holding a column per stored project field (``service/domain/project_fields.py``): the table
+    ``project``, and its history ``project_version`` (there without the id: a version names its ``project_id``)."""
+    annotations: dict[str, Any] = {}
+    namespace: dict[str, Any] = {"__module__": __name__, "__doc__": _project_columns.__doc__}
+    for f in pf.FIELDS:
+        if f.stored and not (history and f.kind is pf.Kind.ID):
+            annotations[f.name], namespace[f.name] = _column(f, history=history)
+    return type(name, (SQLModel,), {"__annotations__": annotations, **namespace})
+
+
+ProjectColumns = _project_columns("ProjectColumns", history=False)
+ProjectVersionColumns = _project_columns("ProjectVersionColumns", history=True)
+
+
+class Project(ProjectColumns, table=True):
     __table_args__ = (
         Index("ix_project_chain_id", "chain", "id"),
         Index("ix_project_district_id", "district", "id"),
@@ -86,13 +115,8 @@ class Project(ProjectState, table=True):
         Index("ix_project_at_capacity_on", "at_capacity_on", "id"),
     )
 
-    id: str = Field(primary_key=True, max_length=26)
-    external_ref: str | None = Field(default=None, max_length=100, unique=True)
-    chain: str = Field(sa_column=Column(String(32), ForeignKey("chain.code"), nullable=False))
-    district: str = Field(sa_column=Column(String(32), ForeignKey("district.code"), nullable=False))
 
-
-class ProjectVersion(ProjectState, table=True):
+class ProjectVersion(ProjectVersionColumns, table=True):
     """System-versioned history (SQL:2011 style): one row per version of a project, valid in
     ``[recorded_from, recorded_to)`` of the ledger's own clock. ``as_of`` reads it with one query;
     the audit chain stays the proof (a test holds the two together)."""
@@ -105,9 +129,6 @@ class ProjectVersion(ProjectState, table=True):
 
     row_id: int | None = Field(default=None, primary_key=True)
     project_id: str = Field(sa_column=Column(String(26), ForeignKey("project.id"), nullable=False))
-    external_ref: str | None = Field(default=None, max_length=100)
-    chain: str = Field(max_length=32)
-    district: str = Field(max_length=32)
     recorded_from: datetime = Field(sa_type=UTCDateTime, nullable=False)
     recorded_to: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
 

@@ -18,13 +18,13 @@ import orjson
 from sqlalchemy import and_, exists, func, insert, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
-from service.db.repositories import rfc3339
 from service.db.tables import (
     AuditEvent,
     WebhookAttempt,
     WebhookDelivery,
     WebhookSubscription,
 )
+from service.db.values import rfc3339
 from service.domain.webhooks import matches
 
 PENDING, DELIVERED, DEAD, CANCELLED = "pending", "delivered", "dead", "cancelled"

@@ -93,6 +93,11 @@ def check_milestones(
     return problems
 
 
+def latest_milestone(record: object) -> date | None:
+    """The latest milestone date a project (anything with ``signed_on`` … ``at_capacity_on``) has reached."""
+    return max((d for d in (getattr(record, f"{lst.value}_on") for lst in LISTS) if d is not None), default=None)
+
+
 def check_transition_date(on: date, *, previous: date | None, today: date) -> str | None:
     """A transition's business date: not in the future, not before the previous milestone."""
     if on > today:

@@ -13,7 +13,7 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from service.db.repositories import AuditLog
+from service.db.audit import AuditLog
 from service.deps import ReadSessionDep, require_roles
 from service.domain import errors as d
 from service.domain.access import Role

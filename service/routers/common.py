@@ -16,8 +16,8 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
-from service.db.repositories import decode_cursor, encode_cursor
 from service.db.tables import IdempotencyRecord
+from service.db.values import decode_cursor, encode_cursor
 from service.deps import StoredResponse, read_limiter
 from service.domain import errors as d
 

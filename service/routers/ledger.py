@@ -10,10 +10,10 @@ from sqlalchemy.orm import Session
 from starlette.responses import Response, StreamingResponse
 
 from service import exports
-from service.db.repositories import ProjectFilter
 from service.deps import get_actor, get_read_session, now_utc, report_turn
 from service.domain import errors as d
 from service.domain.periods import Period, parse_period
+from service.domain.queries import ProjectFilter
 from service.errors import responses
 from service.routers.common import AsOf, respond
 from service.schemas.ledger import (

@@ -7,10 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
-from service.db.rhythm import ProblemFilter
 from service.deps import CtxDep, SessionDep, require_roles
 from service.domain.access import Role
 from service.domain.problems import ProblemStatus
+from service.domain.queries import ProblemFilter
 from service.errors import responses
 from service.routers.common import (
     Cursor,
@@ -23,7 +23,12 @@ from service.routers.common import (
     respond,
 )
 from service.schemas.common import Page
-from service.schemas.rhythm import ProblemCreate, ProblemRead, ProblemTransitionInput, problem_read
+from service.schemas.rhythm import (
+    ProblemCreate,
+    ProblemRead,
+    ProblemTransitionInput,
+    problem_read,
+)
 from service.usecases import problems as uc
 
 router = APIRouter(tags=["tracking rhythm"])

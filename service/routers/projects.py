@@ -8,9 +8,16 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from service.db.raw import reader
-from service.db.repositories import ProjectFilter
-from service.deps import ActorDep, CtxDep, SessionDep, read_transaction, reads_engine, require_roles
+from service.deps import (
+    ActorDep,
+    CtxDep,
+    SessionDep,
+    read_transaction,
+    reads_engine,
+    require_roles,
+)
 from service.domain.access import Role
+from service.domain.queries import ProjectFilter
 from service.domain.stages import Stage
 from service.errors import responses
 from service.routers.common import (
@@ -73,7 +80,7 @@ def list_projects(
     f = ProjectFilter(chain=chain, district=district, stage=stage.value if stage else None, key=key, major=major,
                       q=q, include_voided=include_voided)
     with reader(reads_engine(request)) as r:  # one statement: no session (service/db/raw.py)
-        rows = uc.list_project_rows(r, f=f, after=after[0] if after else None, limit=limit + 1)
+        rows = uc.list_projects(r, f=f, after=after[0] if after else None, limit=limit + 1)
     # Serialised once here (as get_project does): returning the model would have FastAPI validate the whole
     # page again in a worker thread (docs/performance.md).
     return respond(request, None, {"items": projects_json(rows[:limit]),

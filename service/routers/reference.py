@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from service.db.repositories import ReferenceRepo
+from service.db.reference import ReferenceRepo
 from service.db.tables import Chain, Department, District
 from service.deps import CtxDep, SessionDep, require_roles
 from service.domain.access import Role

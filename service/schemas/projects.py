@@ -1,15 +1,26 @@
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from operator import attrgetter
 from typing import Any
 
-from pydantic import BaseModel, Field, StrictBool
+from pydantic import BaseModel, Field, StrictBool, create_model
 from sqlalchemy import Row
 
+from service.domain import project_fields as pf
 from service.domain.stages import Stage, is_major
-from service.schemas.common import Amount, Code, Day, Input, LongText, Name, ShortText, amount_text, by_position
+from service.schemas.common import (
+    Amount,
+    Code,
+    Day,
+    Input,
+    LongText,
+    Name,
+    ShortText,
+    amount_text,
+    by_position,
+)
 
 
 class Milestones(BaseModel):
@@ -23,54 +34,68 @@ class MilestonesInput(Milestones, Input):
     pass
 
 
-class ProjectCreate(Input):
-    external_ref: ShortText | None = Field(default=None, description="The promotion office's own id; unique.")
-    name: Name
-    chain: Code
-    district: Code
-    investor: Name
-    planned_investment: Amount
-    is_key: StrictBool = False  # JSON true/false only: "yes" or "0" is refused, not coerced
-    stage: Stage = Field(
-        default=Stage.SIGNED,
-        description="`signed`, or a later stage for historical backfill (every earlier milestone then given).",
-    )
-    milestones: MilestonesInput
+# ---------------------------------------------------------------- the models, from the fields' one definition
+
+#: The type a request body gives a settable field of each kind (service/domain/project_fields.py).
+_INPUT: dict[pf.Kind, Any] = {
+    pf.Kind.NAME: Name, pf.Kind.REF: ShortText, pf.Kind.CODE: Code, pf.Kind.AMOUNT: Amount,
+    pf.Kind.FLAG: StrictBool,  # JSON true/false only: "yes" or "0" is refused, not coerced
+    pf.Kind.DATE: Day, pf.Kind.TEXT: LongText,
+}
+#: The type a field has in the project's document (``ProjectRead``).
+_OUTPUT: dict[pf.Kind, Any] = {
+    pf.Kind.ID: str, pf.Kind.NAME: str, pf.Kind.REF: str, pf.Kind.CODE: str, pf.Kind.AMOUNT: Amount,
+    pf.Kind.FLAG: bool, pf.Kind.STAGE: Stage, pf.Kind.DATE: date, pf.Kind.TEXT: str,
+    pf.Kind.TIMESTAMP: datetime, pf.Kind.COUNT: int,
+}
 
 
-class ProjectUpdate(Input):
-    """Attributes only; stage and milestones change through transitions."""
-
-    external_ref: ShortText | None = None
-    name: Name | None = None
-    district: Code | None = None
-    investor: Name | None = None
-    planned_investment: Amount | None = None
-    is_key: StrictBool | None = None
+def _described(f: pf.Field, default: Any) -> Any:
+    return Field(default, description=f.description) if f.description else Field(default)
 
 
-class ProjectRead(BaseModel):
-    id: str
-    external_ref: str | None
-    name: str
-    chain: str
-    district: str
-    investor: str
-    planned_investment: Amount
-    is_key: bool
-    major: bool = Field(description="Planned investment ≥ 10,000 万元 (1 亿元).")
-    stage: Stage
-    milestones: Milestones
-    cancelled_on: date | None
-    cancel_reason: str | None
-    voided: bool
-    voided_at: datetime | None
-    void_reason: str | None
-    cumulative_investment: Amount
-    version: int
-    created_at: datetime
-    updated_at: datetime
+def _input(f: pf.Field, *, patch: bool) -> tuple[Any, Any]:
+    """A settable field in a request body: required on creation when the definition says so; a PATCH sends only
+    what it changes (all optional)."""
+    kind = _INPUT[f.kind]
+    if f.required and not patch:
+        return kind, _described(f, ...)
+    if f.kind is pf.Kind.FLAG and not patch:
+        return kind, _described(f, False)
+    return kind | None, _described(f, None)
 
+
+def _output(f: pf.Field) -> tuple[Any, Any]:
+    kind = _OUTPUT[f.kind]
+    return (kind | None if f.nullable and f.stored else kind), _described(f, ...)
+
+
+ProjectCreate = create_model(
+    "ProjectCreate", __base__=Input, __module__=__name__,
+    **{f.name: _input(f, patch=False) for f in pf.SETTABLE},
+    stage=(Stage, Field(default=Stage.SIGNED, description="`signed`, or a later stage for historical backfill "
+                        "(every earlier milestone then given).")),
+    milestones=(MilestonesInput, ...),
+)
+
+ProjectUpdate = create_model(
+    "ProjectUpdate", __base__=Input, __module__=__name__, __doc__="Attributes only; stage and milestones change "
+    "through transitions.", **{f.name: _input(f, patch=True) for f in pf.PATCHABLE},
+)
+
+
+def _read_fields() -> dict[str, tuple[Any, Any]]:
+    """Every field in document order; the four milestone dates as one ``milestones`` object."""
+    out: dict[str, tuple[Any, Any]] = {}
+    for f in pf.FIELDS:
+        if f.milestone:
+            out.setdefault("milestones", (Milestones, ...))
+        else:
+            out[f.name] = _output(f)
+    return out
+
+
+ProjectRead = create_model("ProjectRead", __module__=__name__, **_read_fields())
 
 class TransitionCreate(Input):
     to: Stage = Field(description="The next stage, or `cancelled` (then `reason` is required).")
@@ -83,43 +108,50 @@ class ReasonInput(Input):
     reason: LongText
 
 
+# ---------------------------------------------------------------- the JSON document of a project row
+
+#: How a stored value becomes its JSON value (orjson writes dates and timestamps itself).
+_JSON: dict[pf.Kind, Callable[[Any], Any] | None] = {
+    pf.Kind.AMOUNT: amount_text, pf.Kind.FLAG: bool, pf.Kind.STAGE: lambda v: Stage(v).value,
+}
+#: How a derived field is computed from the field it derives from.
+_DERIVE: dict[str, Callable[[Any], Any]] = {"major": is_major, "voided": lambda voided_at: voided_at is not None}
+#: The stored fields, in the order ``_document`` receives their values.
+_STORED = tuple(f.name for f in pf.FIELDS if f.stored)
+_of_object = attrgetter(*_STORED)
 
 
+def _steps() -> list[tuple[str, int, Callable[[Any], Any] | None, bool]]:
+    """Per top-level key of the document: ``(key, index of its value, conversion, derived)``; ``milestones`` has
+    index -1. A stored null stays null; a derived value is computed from whatever its source holds."""
+    index = {name: i for i, name in enumerate(_STORED)}
+    steps: list[tuple[str, int, Callable[[Any], Any] | None, bool]] = []
+    for f in pf.FIELDS:
+        if f.milestone:
+            if f is pf.MILESTONES[0]:
+                steps.append(("milestones", -1, None, False))
+        elif f.derived_from:
+            steps.append((f.name, index[f.derived_from], _DERIVE[f.name], True))
+        else:
+            steps.append((f.name, index[f.name], _JSON.get(f.kind), False))
+    return steps
 
-#: The ``project`` columns a ``ProjectRead`` is made of, in the order ``_document`` unpacks them.
-_COLUMNS = ("id", "external_ref", "name", "chain", "district", "investor", "planned_investment", "is_key", "stage",
-            "signed_on", "started_on", "in_production_on", "at_capacity_on", "cancelled_on", "cancel_reason",
-            "voided_at", "void_reason", "cumulative_investment", "version", "created_at", "updated_at")
-_of_object = attrgetter(*_COLUMNS)
+
+_STEPS = _steps()
+_MILESTONES = [(f.name.removesuffix("_on"), _STORED.index(f.name)) for f in pf.MILESTONES]
 
 
-def _document(values: tuple[Any, ...]) -> dict[str, Any]:
-    (id_, external_ref, name, chain, district, investor, planned, is_key, stage, signed_on, started_on,
-     in_production_on, at_capacity_on, cancelled_on, cancel_reason, voided_at, void_reason, cumulative, version,
-     created_at, updated_at) = values
-    return {
-        "id": id_,
-        "external_ref": external_ref,
-        "name": name,
-        "chain": chain,
-        "district": district,
-        "investor": investor,
-        "planned_investment": amount_text(planned),
-        "is_key": bool(is_key),
-        "major": is_major(planned),
-        "stage": Stage(stage).value,
-        "milestones": {"signed": signed_on, "started": started_on, "in_production": in_production_on,
-                       "at_capacity": at_capacity_on},
-        "cancelled_on": cancelled_on,
-        "cancel_reason": cancel_reason,
-        "voided": voided_at is not None,
-        "voided_at": voided_at,
-        "void_reason": void_reason,
-        "cumulative_investment": amount_text(cumulative),
-        "version": version,
-        "created_at": created_at,
-        "updated_at": updated_at,
-    }
+def _document(values: Sequence[Any]) -> dict[str, Any]:
+    doc: dict[str, Any] = {}
+    for key, i, convert, derived in _STEPS:
+        if i < 0:
+            doc[key] = {name: values[j] for name, j in _MILESTONES}
+        elif convert is None:
+            doc[key] = values[i]
+        else:
+            value = values[i]
+            doc[key] = convert(value) if derived or value is not None else None
+    return doc
 
 
 def project_json(p: Any) -> dict[str, Any]:
@@ -136,5 +168,5 @@ def projects_json(rows: Sequence[Row[Any]]) -> list[dict[str, Any]]:
     """``project_json`` of every Core row of a page, the columns read by position (``by_position``)."""
     if not rows:
         return []
-    take = by_position(rows, _COLUMNS)
+    take = by_position(rows, _STORED)
     return [_document(take(row)) for row in rows]

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from service.db.repositories import AuditLog
+from service.db.audit import AuditLog
 from service.db.tables import AuditEvent
 from service.domain import audit_chain
 

@@ -7,10 +7,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from service.db.repositories import AuditLog, diff
+from service.db.audit import AuditLog
+from service.db.values import diff
 from service.db.webhooks import Outbox
-from service.domain.context import Ctx
 from service.domain import errors as d
+from service.domain.context import Ctx
 
 
 def check_version(current: int, if_match: int | None, *, required: bool) -> None:

@@ -39,11 +39,11 @@ from sqlalchemy.orm import Session
 
 from service import importing as xl
 from service.db.imports import ImportLookups
-from service.db.repositories import new_id
 from service.db.tables import Project
-from service.domain.context import Ctx
+from service.db.values import new_id
 from service.domain import errors as d
 from service.domain.access import Role
+from service.domain.context import Ctx
 from service.domain.stages import LABELS_ZH, LISTS, Stage, check_milestones
 from service.schemas.common import Amount, Day, Name, ShortText
 from service.schemas.imports import (

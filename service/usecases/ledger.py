@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 
 from service.db.history import ProjectHistory
 from service.db.ledger import LedgerQueries
-from service.db.repositories import ProjectFilter
 from service.domain.periods import Period
+from service.domain.queries import ProjectFilter
 from service.domain.stages import LISTS, Stage
 from service.usecases.history import check_as_of
 

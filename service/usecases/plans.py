@@ -33,14 +33,21 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from service.db.plans import PlanRepo
-from service.db.repositories import ReferenceRepo, jsonable
+from service.db.reference import ReferenceRepo
 from service.db.tables import Chain, Plan, PlanActual, PlanIndicator, PlanTask
-from service.domain.context import Ctx
+from service.db.values import jsonable
 from service.domain import errors as d
 from service.domain import plans as rules
 from service.domain.access import Role
+from service.domain.context import Ctx
 from service.domain.periods import MAX_YEAR, MIN_YEAR
-from service.schemas.plans import ActualCreate, IndicatorSource, PlanPut, PlanStatus, TaskUpdate
+from service.schemas.plans import (
+    ActualCreate,
+    IndicatorSource,
+    PlanPut,
+    PlanStatus,
+    TaskUpdate,
+)
 from service.usecases.common import audit, check_version
 
 WRITERS = (Role.ADMIN, Role.DEPARTMENT)

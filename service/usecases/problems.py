@@ -7,13 +7,21 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from service.db.repositories import ReferenceRepo, new_id
-from service.db.rhythm import ProblemFilter, ProblemRepo
+from service.db.reference import ReferenceRepo
+from service.db.rhythm import ProblemRepo
 from service.db.tables import Problem
-from service.domain.context import Ctx
+from service.db.values import new_id
 from service.domain import errors as d
 from service.domain.access import Role
-from service.domain.problems import INITIAL, ProblemStatus, is_overdue, resolved_on_after, transition
+from service.domain.context import Ctx
+from service.domain.problems import (
+    INITIAL,
+    ProblemStatus,
+    is_overdue,
+    resolved_on_after,
+    transition,
+)
+from service.domain.queries import ProblemFilter
 from service.schemas.rhythm import ProblemCreate, ProblemTransitionInput
 from service.usecases.common import audit, check_version
 from service.usecases.rhythm import check_chain_projects

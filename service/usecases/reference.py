@@ -6,12 +6,17 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from service.db.repositories import ReferenceRepo
+from service.db.reference import ReferenceRepo
 from service.db.tables import Chain, Department, District
-from service.domain.context import Ctx
 from service.domain import errors as d
 from service.domain.access import Role
-from service.schemas.reference import ChainCreate, ChainUpdate, DepartmentCreate, DistrictCreate
+from service.domain.context import Ctx
+from service.schemas.reference import (
+    ChainCreate,
+    ChainUpdate,
+    DepartmentCreate,
+    DistrictCreate,
+)
 from service.usecases.common import audit, check_version
 
 CHAIN_FIELDS = ("name", "leader", "lead_department", "benchmark_city")

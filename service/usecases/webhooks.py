@@ -21,12 +21,12 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.orm import Session
 
-from service.db.repositories import new_id
 from service.db.tables import WebhookDelivery, WebhookSubscription
+from service.db.values import new_id
 from service.db.webhooks import DEAD, DELIVERED, PENDING, WebhookRepo
-from service.domain.context import Ctx
 from service.domain import errors as d
 from service.domain.access import Role
+from service.domain.context import Ctx
 from service.domain.webhooks import EVENT_TYPES, host_allowed, invalid_event_patterns
 from service.schemas.webhooks import WebhookCreate
 from service.usecases.common import audit

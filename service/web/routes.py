@@ -33,19 +33,24 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-from starlette.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from starlette.responses import (
+    HTMLResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+)
 from starlette.staticfiles import StaticFiles
 
 from service import exports
 from service.db.engine import transaction
-from service.db.repositories import ProjectFilter, ReferenceRepo
-from service.db.rhythm import ProblemFilter
+from service.db.reference import ReferenceRepo
 from service.db.tables import Chain, Department, District, Project
 from service.deps import factory_of, get_read_session, settings_of
 from service.domain import errors as d
 from service.domain.access import Actor, Role
 from service.domain.periods import MAX_YEAR, MIN_YEAR, Period, PeriodKind, parse_period
 from service.domain.problems import ProblemStatus
+from service.domain.queries import ProblemFilter, ProjectFilter
 from service.domain.schedule import ItemKind, ItemStatus
 from service.domain.stages import LISTS, Stage, is_major
 from service.errors import status_for

@@ -22,7 +22,7 @@ from starlette.datastructures import FormData
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from service.db.repositories import hash_token
+from service.db.tokens import hash_token
 from service.deps import actor_by_token_hash, now_utc, settings_of
 from service.domain.access import Actor
 from service.domain.context import Ctx

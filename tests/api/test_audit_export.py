@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy.orm import Session
 
-from service.db.repositories import AuditLog
+from service.db.audit import AuditLog
 from service.domain.access import SYSTEM
 from service.domain.audit_chain import GENESIS, ChainedEvent, verify
 from service.routers import audit_export

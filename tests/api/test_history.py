@@ -5,9 +5,9 @@ import json
 from sqlalchemy import select
 
 from service.db.engine import transaction
-from service.db.history import STATE_COLUMNS
-from service.db.repositories import jsonable
+from service.db.projects import STATE_COLUMNS
 from service.db.tables import AuditEvent, ProjectVersion
+from service.db.values import jsonable
 
 P = "/api/v1/projects"
 

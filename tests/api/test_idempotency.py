@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from service.db.engine import transaction
-from service.db.repositories import hash_token
 from service.db.tables import ApiToken, IdempotencyRecord
+from service.db.tokens import hash_token
 from tests.api.conftest import API, P, assert_problem, project_body
 
 

@@ -7,8 +7,9 @@ import orjson
 import pytest
 
 from service.db.engine import transaction
+from service.db.projects import ProjectQueries
 from service.db.raw import reader
-from service.db.repositories import ProjectReads, ProjectRepo
+from service.db.tables import Project
 from service.schemas.projects import ProjectRead, project_json
 from tests.api.conftest import P
 
@@ -38,9 +39,8 @@ def varied(client, admin, reference, new_project, move, execute_sql) -> list[str
 
 def test_project_json_is_the_models_serialisation(app, sessions, varied):
     with transaction(sessions, write=False) as session, reader(app.state.engine) as r:
-        repo = ProjectRepo(session)
         for project_id in varied:
-            for row in (ProjectReads(r).row(project_id), repo.get(project_id)):  # record, ORM object
+            for row in (ProjectQueries(r).row(project_id), session.get(Project, project_id)):  # record, ORM object
                 document = project_json(row)
                 assert orjson.dumps(document, option=orjson.OPT_UTC_Z) == _model_bytes(document)
 

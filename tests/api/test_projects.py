@@ -492,10 +492,10 @@ def test_concurrent_duplicate_external_ref_is_409_not_500(client, admin, referen
     winner (on SQLite the write lock serialises them; the barrier then just times out)."""
     import threading
 
-    from service.db.repositories import ProjectRepo
+    from service.db.projects import ProjectQueries
 
     barrier = threading.Barrier(2, timeout=2)
-    original = ProjectRepo.by_external_ref
+    original = ProjectQueries.by_external_ref
 
     def racing(self, ref):
         found = original(self, ref)
@@ -506,7 +506,7 @@ def test_concurrent_duplicate_external_ref_is_409_not_500(client, admin, referen
                 pass
         return found
 
-    monkeypatch.setattr(ProjectRepo, "by_external_ref", racing)
+    monkeypatch.setattr(ProjectQueries, "by_external_ref", racing)
     before = audit_count()
     results: list = [None, None]
 

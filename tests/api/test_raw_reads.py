@@ -13,10 +13,12 @@ from sqlalchemy import select
 from service.db.engine import transaction
 from service.db.history import ProjectHistory
 from service.db.ledger import ITEM_KEYS, LedgerQueries
+from service.db.projects import ProjectQueries, apply_project_filter
 from service.db.raw import Reader, reader, statements
-from service.db.repositories import ProjectFilter, ProjectReads, ProjectRepo, live_token
 from service.db.tables import ApiToken, Project
+from service.db.tokens import live_token
 from service.deps import now_utc
+from service.domain.queries import ProjectFilter
 from service.domain.stages import LISTS
 from service.schemas.common import amount_text
 from tests.api.conftest import IS_POSTGRES, P
@@ -60,31 +62,32 @@ def test_a_record_is_the_core_row(app, sessions, mixed):
     with transaction(sessions, write=False) as session, reader(app.state.engine) as r:
         for project_id in mixed:
             core = session.execute(select(table).where(table.c.id == project_id)).one()
-            record = ProjectReads(r).row(project_id)
+            record = ProjectQueries(r).row(project_id)
             assert record._fields == tuple(core._fields)
             assert tuple(record) == tuple(core)
             assert [type(v) for v in record] == [type(v) for v in core]
             assert isinstance(record.planned_investment, Decimal)
             assert isinstance(record.created_at, datetime) and record.created_at.utcoffset().total_seconds() == 0
-        assert ProjectReads(r).row("01NOSUCHPROJECT0000000000") is None
+        assert ProjectQueries(r).row("01NOSUCHPROJECT0000000000") is None
 
 
 @pytest.mark.parametrize("f", FILTERS, ids=repr)
 def test_every_filter_shape_reads_the_orm_page(app, sessions, mixed, f):
     with transaction(sessions, write=False) as session, reader(app.state.engine) as r:
-        expected = [p.id for p in ProjectRepo(session).page(f, after=None, limit=500)]
-        assert [p.id for p in ProjectReads(r).page(f, after=None, limit=500)] == expected
+        # The same statement run by SQLAlchemy's ORM execution: the reference the driver's cursor must match.
+        expected = [p.id for p in session.scalars(apply_project_filter(select(Project), f).order_by(Project.id))]
+        assert [p.id for p in ProjectQueries(r).page(f, after=None, limit=500)] == expected
         if len(expected) >= 2:  # keyset continuation and the limit are parameters too
-            assert [p.id for p in ProjectReads(r).page(f, after=expected[0], limit=1)] == expected[1:2]
+            assert [p.id for p in ProjectQueries(r).page(f, after=expected[0], limit=1)] == expected[1:2]
 
 
 def test_a_shape_is_compiled_once_per_dialect(app, mixed):
     engine = app.state.engine
     with reader(engine) as r:
-        ProjectReads(r).page(ProjectFilter(chain="OPTICS"), after=None, limit=5)
+        ProjectQueries(r).page(ProjectFilter(chain="OPTICS"), after=None, limit=5)
         compiled = dict(statements(engine.dialect))
         for chain in ("OPTICS", "ICT", "NOPE"):
-            ProjectReads(r).page(ProjectFilter(chain=chain), after=None, limit=7)
+            ProjectQueries(r).page(ProjectFilter(chain=chain), after=None, limit=7)
     assert statements(engine.dialect) == compiled
 
 

@@ -225,7 +225,7 @@ def test_concurrent_duplicate_code_is_409_not_500(client, admin, reference, monk
     """Two creates of one code race past the existence check; the database refuses the second: 409."""
     import threading
 
-    from service.db.repositories import ReferenceRepo
+    from service.db.reference import ReferenceRepo
 
     barrier = threading.Barrier(2, timeout=2)
     original = ReferenceRepo.department

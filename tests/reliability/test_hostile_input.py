@@ -19,9 +19,16 @@ from sqlalchemy import text
 from sqlalchemy.orm import sessionmaker
 
 from service.config import Settings
+from service.db.audit import AuditLog
 from service.db.engine import transaction
-from service.db.repositories import AuditLog
-from tests.reliability.support import API, P, assert_problem, project_body, seed_reference, signed_on
+from tests.reliability.support import (
+    API,
+    P,
+    assert_problem,
+    project_body,
+    seed_reference,
+    signed_on,
+)
 from tests.support.live_server import add_token
 
 BIG = 10**40

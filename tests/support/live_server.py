@@ -22,8 +22,8 @@ from pathlib import Path
 import httpx
 
 from service.db.engine import make_engine, make_sessionmaker, transaction
-from service.db.repositories import TokenRepo, hash_token
 from service.db.tables import ApiToken
+from service.db.tokens import TokenRepo, hash_token
 
 
 def free_port() -> int:

@@ -27,8 +27,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from service.db.engine import transaction
-from service.db.repositories import TokenRepo, hash_token
 from service.db.tables import ApiToken
+from service.db.tokens import TokenRepo, hash_token
 from tests.conftest import BACKEND, _pg_admin
 
 ROOT = Path(__file__).resolve().parents[2]
