@@ -148,7 +148,7 @@ def _script(key: str, base_tok: str, cfg: LoadConfig, paths: dict[str, str], wl:
 
 
 def profile_service(key: str, sbase: str, spid: int, token: str, paths: dict[str, str], wl: Workload,
-                    cfg: LoadConfig, stem: str) -> dict:
+                    cfg: LoadConfig, stem: str, directory: Path | None) -> dict:
     """One more run of the service alone under the same load, py-spy attached (bench/profile.py); not measured."""
     script, args, prepare = _script(key, token, cfg, paths, wl)
     run_args = prepare() if prepare else args
@@ -156,12 +156,13 @@ def profile_service(key: str, sbase: str, spid: int, token: str, paths: dict[str
     def work() -> dict:
         return wrk(sbase, script, run_args, seconds=cfg.duration, cfg=cfg)
 
-    res, summary = profiling.profiled(spid, f"{stem}-{key}", work, lambda r: r["requests"])
+    res, summary = profiling.profiled(spid, f"{stem}-{key}", work, lambda r: r["requests"], directory=directory)
     return {"rps_while_profiled": round(res["rps"]), **summary}
 
 
 def run_load(sbase: str, headers: dict, spid: int, rbase: str, rpid: int, wl: Workload, cfg: LoadConfig,
-             repeat: int, only: set[str] | None, profile_stem: str | None = None) -> list[dict]:
+             repeat: int, only: set[str] | None, profile_stem: str | None = None,
+             profile_dir: Path | None = profiling.PROFILES) -> list[dict]:
     token = headers["Authorization"].split(" ", 1)[1]
     paths = wl.paths()
     check_equivalence(sbase, headers, rbase, paths, wl)
@@ -198,7 +199,7 @@ def run_load(sbase: str, headers: dict, spid: int, rbase: str, rpid: int, wl: Wo
             "reference_name": "plain ASGI + " + ("asyncpg" if wl.db.kind == "postgres" else "sqlite3"),
         }
         if profile_stem:
-            row["profile"] = profile_service(key, sbase, spid, token, paths, wl, cfg, profile_stem)
+            row["profile"] = profile_service(key, sbase, spid, token, paths, wl, cfg, profile_stem, profile_dir)
             p = row["profile"]
             print(f"  {key:<10} profiled  {p['cpu_us_per_unit']:.0f} µs CPU a request; "
                   + ", ".join(f"{k} {v:.0%}" for k, v in list(p["by_package"].items())[:5]), flush=True)
@@ -226,7 +227,8 @@ def main() -> None:
     parser.add_argument("--no-write", action="store_true", help="print only; write no results or docs")
     parser.add_argument("--profile", action="store_true",
                         help="after each operation's measured runs, one more run of the service with py-spy "
-                        "attached: bench/results/profiles/*.txt.gz and a summary in the results (bench/profile.py)")
+                        "attached: bench/results/profiles/*.txt.gz (none with --no-write) and a summary in the "
+                        "results (bench/profile.py)")
     args = parser.parse_args()
     require_wrk()
     if args.profile and profiling.py_spy() is None:
@@ -244,6 +246,7 @@ def main() -> None:
     tz = get_settings().timezone
     started = time.perf_counter()
     stem = f"{datetime.now(UTC):%Y-%m-%d}-{args.db}{'-quick' if quick else ''}"  # the profiles' file names
+    profile_dir = None if args.no_write else profiling.PROFILES  # --no-write: profiles summarised, stacks dropped
     load_start = Path("/proc/loadavg").read_text().split()[:3]
     if float(load_start[0]) > 1.5:
         print(f"warning: the machine is busy (load average {' '.join(load_start)}): figures will be noisy; the "
@@ -263,10 +266,11 @@ def main() -> None:
                     if only is None or only - {"audit"}:
                         with reference(db.url, workers=workers) as (rbase, rpid):
                             results += run_load(sbase, headers, spid, rbase, rpid, wl, cfg, repeat, only,
-                                                profile_stem=stem if args.profile else None)
+                                                profile_stem=stem if args.profile else None,
+                                                profile_dir=profile_dir)
                     if only is None or "audit" in only:
                         for row in audit.run(db, sbase, headers, spid, repeat=repeat,
-                                             profile_stem=stem if args.profile else None):
+                                             profile_stem=stem if args.profile else None, profile_dir=profile_dir):
                             print(f"  {row['name']}: service {row['service']:,} {row['unit']}, reference "
                                   f"{row['reference']:,}, ratio {row['ratio']}, server memory growth "
                                   f"{row['rss_growth_mb']} MB", flush=True)

@@ -78,7 +78,7 @@ def cpu_table(doc: dict) -> str:
             per = f"{p['cpu_us_per_unit']:,.1f} µs / {p['unit']}" if p.get("cpu_us_per_unit") is not None else "–"
             packages = ", ".join(f"{k} {_pct(v)}" for k, v in list(p["by_package"].items())[:6])
             funcs = ", ".join(f"`{name.removeprefix('service.')}` {_pct(v)}" for name, v in p["service_functions"][:6])
-            stacks = f"[{Path(p['file']).name}](../{p['file']})"
+            stacks = f"[{Path(p['file']).name}](../{p['file']})" if p.get("file") else "–"  # --no-write: none
         else:
             per = packages = funcs = stacks = "–"
         lines.append(f"| {r['name']} | {cpu} | {per} | {packages} | {funcs} | {stacks} |")
