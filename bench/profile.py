@@ -43,7 +43,7 @@ RATE = 200  # samples a second
 # A frame is "function (path)" (--nolineno); py-spy shortens the path to the package part (uvicorn/main.py).
 _FRAME = re.compile(r"^(?P<func>.*) \((?P<path>[^()]*)\)$")
 ENTRY = "service/cli.py"
-_PACKAGES = ("service", "uvicorn", "starlette", "fastapi", "pydantic", "sqlalchemy", "psycopg", "psycopg_pool",
+_PACKAGES = ("service", "bench", "uvicorn", "starlette", "fastapi", "pydantic", "sqlalchemy", "psycopg", "psycopg_pool",
              "anyio", "asyncio", "structlog", "prometheus_client", "httptools", "uvloop", "concurrent", "threading",
              "logging", "json", "orjson", "hashlib")
 

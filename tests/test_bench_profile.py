@@ -49,6 +49,7 @@ def test_frames_outside_known_packages_and_interpreter_frames():
     assert package_of("<module> (spin.py)") == "other"
     assert package_of("<lambda> (<string>)") == "interpreter"
     assert package_of("handle (httptools/parser.py)") == "httptools"
+    assert package_of("h_get (bench/reference_core.py)") == "bench"  # the references' own code
     assert service_function("run (uvicorn/server.py)") is None
     assert service_function("respond (service/routers/common.py)") == "service.routers.common:respond"
     assert service_function("serve (service/cli.py)") is None  # at the bottom of every stack
