@@ -220,8 +220,8 @@ def load_row(key: str, name: str, target: float, connections: int, runs: dict[st
 
 
 def _print_profile(key: str, label: str, p: dict) -> None:
-    per = "–" if p["cpu_us_per_unit"] is None else f"{p['cpu_us_per_unit']:.0f}"
-    print(f"  {key:<10} profiled {label}: {per} µs CPU a request; "
+    per = "no request completed" if p["cpu_us_per_unit"] is None else f"{p['cpu_us_per_unit']:.0f} µs CPU a request"
+    print(f"  {key:<10} profiled {label}: {per}; "
           + ", ".join(f"{k} {v:.0%}" for k, v in list(p["by_package"].items())[:5]), flush=True)
 
 

@@ -98,7 +98,9 @@ def _stacks(p: dict) -> str:
 
 
 def _per_unit(p: dict) -> str:
-    return f"{p['cpu_us_per_unit']:,.1f} µs / {p['unit']}" if p.get("cpu_us_per_unit") is not None else "–"
+    if p.get("cpu_us_per_unit") is None:  # e.g. a transition profiled after the pool ran out
+        return f"no {p['unit']} completed" if p.get("units") == 0 else "–"
+    return f"{p['cpu_us_per_unit']:,.1f} µs / {p['unit']}"
 
 
 def cpu_table(doc: dict) -> str:

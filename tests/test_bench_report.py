@@ -90,6 +90,9 @@ def test_the_cpu_table_shows_the_fastapi_reference_profile_and_no_link_without_a
     assert new[6] == ("96.0 µs / request: fastapi 40 %, uvicorn 30 %, bench 10 %; "
                       "[x-get-fastapi-reference.txt.gz](../bench/results/profiles/x-get-fastapi-reference.txt.gz)")
     assert old[1] == "368 (38)" and old[6] == "–"
+    exhausted = {**NEW, "fastapi_reference_profile": {**NEW["fastapi_reference_profile"], "units": 0,
+                                                     "cpu_us_per_unit": None}}
+    assert cells(report.cpu_table({"results": [exhausted]}).splitlines()[4])[6].startswith("no request completed: ")
 
 
 def test_the_plot_draws_old_and_new_results(tmp_path):  # noqa: ANN001
