@@ -1,9 +1,11 @@
-"""``python -m bench [--db sqlite|postgres] [--quick]``: the service against a bare reference doing the same work.
+"""``python -m bench [--db sqlite|postgres] [--quick]``: the service against bare references doing the same work.
 
 One run: a fresh database, ``chain-ledger seed --synthetic N`` (100,000 projects ≈ 1 M audit events; ``--quick``
-10,000), the service (``chain-ledger serve``, 1 worker on SQLite, 2 on PostgreSQL) and beside it the reference
-(bench/reference.py under uvicorn, same worker count). wrk drives both with the same load from its own process,
-one operation after the other (warm-up, then measured), then the audit export and verify rows of bench/audit.py.
+10,000), the service (``chain-ledger serve``, 1 worker on SQLite, 2 on PostgreSQL) and beside it two references
+under uvicorn with the same worker count, serving the same SQL and JSON (bench/reference_core.py): a plain ASGI
+callable (bench/reference.py; the targets are ratios to it) and plain FastAPI routes (bench/reference_fastapi.py:
+FastAPI's own floor). wrk drives the three with the same load from its own process, one operation after the other
+(warm-up, then measured, one side after the other), then the audit export and verify rows of bench/audit.py.
 Writes bench/results/<date>-<db>[-quick].json, docs/performance.md's table and docs/performance-<db>.png.
 """
 
@@ -101,15 +103,25 @@ OPERATIONS = [
 HEAVY = {"summary", "month"}  # run with LoadConfig.heavy_connections (see there)
 
 
-# ---------------------------------------------------------------- equivalence (the reference does the same work)
+# ---------------------------------------------------------------- equivalence (the references do the same work)
+
+# The sides of a load row, in the order they run: the service, the ASGI reference (bench/reference.py) and the
+# FastAPI reference (bench/reference_fastapi.py), the last two serving the same code (bench/reference_core.py).
+# A row keeps the service's figures under bare keys (p50_ms …), the ASGI reference's under reference_* (its ratio,
+# the one the targets are about, under ratio) and the FastAPI reference's under fastapi_reference_* (its ratio
+# under fastapi_ratio). Results from before the FastAPI reference have only the first two.
+SIDES = ("service", "reference", "fastapi_reference")
+FASTAPI_APP = "bench.reference_fastapi:app"
 
 
 def _same(a: object, b: object) -> bool:
     return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
 
 
-def check_equivalence(sbase: str, headers: dict, rbase: str, paths: dict[str, str], wl: Workload) -> None:
-    """The reference answers the same JSON as the service (GETs), and a transition on each gives the same shape."""
+def check_equivalence(sbase: str, headers: dict, refs: dict[str, str], paths: dict[str, str], wl: Workload) -> None:
+    """The ASGI reference answers the same JSON as the service (GETs) and the FastAPI reference the same bytes as
+    the ASGI one; a transition on each side gives the same shape. ``refs``: side → base URL."""
+    rbase, fbase = refs["reference"], refs["fastapi_reference"]
     with httpx.Client(timeout=30) as client:
         for key, file in paths.items():
             path = Path(file).read_text().splitlines()[0]
@@ -118,13 +130,19 @@ def check_equivalence(sbase: str, headers: dict, rbase: str, paths: dict[str, st
             if s.status_code != 200 or r.status_code != 200 or not _same(s.json(), r.json()):
                 raise SystemExit(f"reference differs from the service on {path}: {s.status_code} {r.status_code}\n"
                                  f"{s.text[:500]}\n{r.text[:500]}")
+            f = client.get(fbase + path)
+            if f.status_code != 200 or f.content != r.content:
+                raise SystemExit(f"the FastAPI reference differs from the ASGI reference on {path}: {f.status_code}\n"
+                                 f"{f.text[:500]}\n{r.text[:500]}")
         pool, _ = wl.transition_pool()
-        (a_id, a_to, on), (b_id, b_to, _) = [line.split() for line in Path(pool).read_text().splitlines()[:2]]
+        (a_id, a_to, on), *steps = [line.split() for line in Path(pool).read_text().splitlines()[:3]]
         s = client.post(f"{sbase}/api/v1/projects/{a_id}/transitions", json={"to": a_to, "on": on}, headers=headers)
-        r = client.post(f"{rbase}/api/v1/projects/{b_id}/transitions", json={"to": b_to, "on": on})
-        if s.status_code != 200 or r.status_code != 200 or set(s.json()) != set(r.json()) \
-                or r.json()["stage"] != b_to or r.json()["milestones"][b_to] != on:
-            raise SystemExit(f"transition differs: {s.status_code} {s.text[:300]} / {r.status_code} {r.text[:300]}")
+        for base, (b_id, b_to, _) in zip((rbase, fbase), steps, strict=True):
+            r = client.post(f"{base}/api/v1/projects/{b_id}/transitions", json={"to": b_to, "on": on})
+            if s.status_code != 200 or r.status_code != 200 or set(s.json()) != set(r.json()) \
+                    or r.json()["stage"] != b_to or r.json()["milestones"][b_to] != on:
+                raise SystemExit(f"transition differs ({base}): {s.status_code} {s.text[:300]} / {r.status_code} "
+                                 f"{r.text[:300]}")
 
 
 # ---------------------------------------------------------------- the run
@@ -147,61 +165,96 @@ def _script(key: str, base_tok: str, cfg: LoadConfig, paths: dict[str, str], wl:
     return "paths.lua", [paths[key], base_tok], None
 
 
-def profile_service(key: str, sbase: str, spid: int, token: str, paths: dict[str, str], wl: Workload,
-                    cfg: LoadConfig, stem: str) -> dict:
-    """One more run of the service alone under the same load, py-spy attached (bench/profile.py); not measured."""
+def profile_side(key: str, side: str, base: str, pid: int, token: str, paths: dict[str, str], wl: Workload,
+                 cfg: LoadConfig, stem: str, directory: Path | None) -> dict:
+    """One more run of one side alone under the same load, py-spy attached (bench/profile.py); not measured.
+    The service's stacks are ``<stem>-<key>``, another side's ``<stem>-<key>-<side>``."""
     script, args, prepare = _script(key, token, cfg, paths, wl)
     run_args = prepare() if prepare else args
 
     def work() -> dict:
-        return wrk(sbase, script, run_args, seconds=cfg.duration, cfg=cfg)
+        return wrk(base, script, run_args, seconds=cfg.duration, cfg=cfg)
 
-    res, summary = profiling.profiled(spid, f"{stem}-{key}", work, lambda r: r["requests"])
+    name = f"{stem}-{key}" if side == "service" else f"{stem}-{key}-{side.replace('_', '-')}"
+    res, summary = profiling.profiled(pid, name, work, lambda r: r["requests"], directory=directory)
     return {"rps_while_profiled": round(res["rps"]), **summary}
 
 
-def run_load(sbase: str, headers: dict, spid: int, rbase: str, rpid: int, wl: Workload, cfg: LoadConfig,
-             repeat: int, only: set[str] | None, profile_stem: str | None = None) -> list[dict]:
+def _ratio(a: dict, b: dict) -> float | None:
+    """a's req/s over b's; None when b completed nothing (a 0 would read as "infinitely slower")."""
+    return round(a["rps"] / b["rps"], 3) if b["requests"] else None
+
+
+def _ms(us: float) -> float:
+    return round(us / 1000, 2)
+
+
+def load_row(key: str, name: str, target: float, connections: int, runs: dict[str, list[dict]],
+             db_kind: str) -> dict:
+    """The results row of one operation from each side's runs (``SIDES``; each side's median run counts)."""
+    svc, ref, fast = (_median_run(runs[side]) for side in SIDES)
+    driver = "asyncpg" if db_kind == "postgres" else "sqlite3"
+    row = {
+        "name": name, "key": key, "service": round(svc["rps"]), "reference": round(ref["rps"]),
+        "fastapi_reference": round(fast["rps"]), "unit": "req/s",
+        "ratio": _ratio(svc, ref), "fastapi_ratio": _ratio(svc, fast), "target": target,
+        "direction": "higher_is_better", "connections": connections,
+        "p50_ms": _ms(svc["p50_us"]), "p99_ms": _ms(svc["p99_us"]), "peak_rss_mb": round(svc["peak_rss_mb"], 1),
+        "reference_p50_ms": _ms(ref["p50_us"]), "reference_p99_ms": _ms(ref["p99_us"]),
+        "reference_peak_rss_mb": round(ref["peak_rss_mb"], 1),
+        "fastapi_reference_p50_ms": _ms(fast["p50_us"]), "fastapi_reference_p99_ms": _ms(fast["p99_us"]),
+        "fastapi_reference_peak_rss_mb": round(fast["peak_rss_mb"], 1),
+        "cpu_us_per_request": _round(svc["cpu_us_per_request"]),
+        "reference_cpu_us_per_request": _round(ref["cpu_us_per_request"]),
+        "fastapi_reference_cpu_us_per_request": _round(fast["cpu_us_per_request"]),
+        "service_errors": svc["errors"], "reference_errors": ref["errors"], "fastapi_reference_errors": fast["errors"],
+        "requests": {side: m["requests"] for side, m in zip(SIDES, (svc, ref, fast))},
+        "runs": {side: [round(r["rps"]) for r in runs[side]] for side in SIDES},
+        "reference_name": f"plain ASGI + {driver}", "fastapi_reference_name": f"plain FastAPI + {driver}",
+    }
+    # A transition run whose pool ran out stopped its threads early: its req/s is a lower bound.
+    exhausted = [side for side, m in zip(SIDES, (svc, ref, fast)) if m.get("exhausted")]
+    if exhausted:
+        row["pool_exhausted"] = exhausted
+    return row
+
+
+def _print_profile(key: str, label: str, p: dict) -> None:
+    per = "no request completed" if p["cpu_us_per_unit"] is None else f"{p['cpu_us_per_unit']:.0f} µs CPU a request"
+    print(f"  {key:<10} profiled {label}: {per}; "
+          + ", ".join(f"{k} {v:.0%}" for k, v in list(p["by_package"].items())[:5]), flush=True)
+
+
+def run_load(sbase: str, headers: dict, spid: int, refs: dict[str, tuple[str, int]], wl: Workload,
+             cfg: LoadConfig, repeat: int, only: set[str] | None, profile_stem: str | None = None,
+             profile_dir: Path | None = profiling.PROFILES) -> list[dict]:
+    """Every operation on every side (``refs``: reference side → (base URL, pid)), one side after the other."""
     token = headers["Authorization"].split(" ", 1)[1]
     paths = wl.paths()
-    check_equivalence(sbase, headers, rbase, paths, wl)
+    check_equivalence(sbase, headers, {side: base for side, (base, _) in refs.items()}, paths, wl)
+    sides = [("service", sbase, spid, token)] + [(side, *refs[side], "") for side in SIDES[1:]]
     results = []
     base_cfg = cfg
     for key, name, target in OPERATIONS:
         if only and key not in only:
             continue
         cfg = replace(base_cfg, connections=base_cfg.heavy_connections) if key in HEAVY else base_cfg
-        runs: dict[str, list[dict]] = {"service": [], "reference": []}
+        runs: dict[str, list[dict]] = {side: [] for side in SIDES}
         for _ in range(repeat):
-            for side, base, pid, tok in (("service", sbase, spid, token), ("reference", rbase, rpid, "")):
+            for side, base, pid, tok in sides:
                 script, args, prepare = _script(key, tok, cfg, paths, wl)
                 res = measure(base, pid, script, args, cfg, prepare=prepare)
                 runs[side].append(res)
-                print(f"  {key:<10} {side:<9} {res['rps']:>9.0f} req/s  p50 {res['p50_us'] / 1000:6.1f} ms  "
+                print(f"  {key:<10} {side:<17} {res['rps']:>9.0f} req/s  p50 {res['p50_us'] / 1000:6.1f} ms  "
                       f"p99 {res['p99_us'] / 1000:7.1f} ms  errors {res['non_2xx_or_socket_errors']}"
                       + ("  (pool exhausted)" if res.get("exhausted") else ""), flush=True)
-        svc, ref = _median_run(runs["service"]), _median_run(runs["reference"])
-        row = {
-            "name": name, "key": key, "service": round(svc["rps"]), "reference": round(ref["rps"]), "unit": "req/s",
-            # No ratio (None) when the reference completed nothing: a 0 would read as "infinitely slower".
-            "ratio": round(svc["rps"] / ref["rps"], 3) if ref["requests"] else None, "target": target,
-            "direction": "higher_is_better", "connections": cfg.connections,
-            "p50_ms": round(svc["p50_us"] / 1000, 2), "p99_ms": round(svc["p99_us"] / 1000, 2),
-            "peak_rss_mb": round(svc["peak_rss_mb"], 1),
-            "reference_p50_ms": round(ref["p50_us"] / 1000, 2), "reference_p99_ms": round(ref["p99_us"] / 1000, 2),
-            "reference_peak_rss_mb": round(ref["peak_rss_mb"], 1),
-            "cpu_us_per_request": _round(svc["cpu_us_per_request"]),
-            "reference_cpu_us_per_request": _round(ref["cpu_us_per_request"]),
-            "service_errors": svc["errors"], "reference_errors": ref["errors"],
-            "requests": {"service": svc["requests"], "reference": ref["requests"]},
-            "runs": {side: [round(r["rps"]) for r in rs] for side, rs in runs.items()},
-            "reference_name": "plain ASGI + " + ("asyncpg" if wl.db.kind == "postgres" else "sqlite3"),
-        }
+        row = load_row(key, name, target, cfg.connections, runs, wl.db.kind)
         if profile_stem:
-            row["profile"] = profile_service(key, sbase, spid, token, paths, wl, cfg, profile_stem)
-            p = row["profile"]
-            print(f"  {key:<10} profiled  {p['cpu_us_per_unit']:.0f} µs CPU a request; "
-                  + ", ".join(f"{k} {v:.0%}" for k, v in list(p["by_package"].items())[:5]), flush=True)
+            # The service, and the FastAPI reference beside it: what FastAPI itself costs in the same operation.
+            for side, base, pid, tok in (sides[0], sides[2]):
+                p = profile_side(key, side, base, pid, tok, paths, wl, cfg, profile_stem, profile_dir)
+                row["profile" if side == "service" else f"{side}_profile"] = p
+                _print_profile(key, side.replace("_", " "), p)
         results.append(row)
     return results
 
@@ -225,8 +278,9 @@ def main() -> None:
     parser.add_argument("--only", help="comma-separated operations: list,get,transition,summary,month,audit")
     parser.add_argument("--no-write", action="store_true", help="print only; write no results or docs")
     parser.add_argument("--profile", action="store_true",
-                        help="after each operation's measured runs, one more run of the service with py-spy "
-                        "attached: bench/results/profiles/*.txt.gz and a summary in the results (bench/profile.py)")
+                        help="after each operation's measured runs, one more run of the service, and one of the "
+                        "FastAPI reference, with py-spy attached: bench/results/profiles/*.txt.gz (none with "
+                        "--no-write) and a summary in the results (bench/profile.py)")
     args = parser.parse_args()
     require_wrk()
     if args.profile and profiling.py_spy() is None:
@@ -244,6 +298,7 @@ def main() -> None:
     tz = get_settings().timezone
     started = time.perf_counter()
     stem = f"{datetime.now(UTC):%Y-%m-%d}-{args.db}{'-quick' if quick else ''}"  # the profiles' file names
+    profile_dir = None if args.no_write else profiling.PROFILES  # --no-write: profiles summarised, stacks dropped
     load_start = Path("/proc/loadavg").read_text().split()[:3]
     if float(load_start[0]) > 1.5:
         print(f"warning: the machine is busy (load average {' '.join(load_start)}): figures will be noisy; the "
@@ -261,12 +316,15 @@ def main() -> None:
             try:
                 with service(db.url, workers=workers) as (sbase, headers, spid):
                     if only is None or only - {"audit"}:
-                        with reference(db.url, workers=workers) as (rbase, rpid):
-                            results += run_load(sbase, headers, spid, rbase, rpid, wl, cfg, repeat, only,
-                                                profile_stem=stem if args.profile else None)
+                        with reference(db.url, workers=workers) as (rbase, rpid), \
+                                reference(db.url, workers=workers, app=FASTAPI_APP) as (fbase, fpid):
+                            refs = {"reference": (rbase, rpid), "fastapi_reference": (fbase, fpid)}
+                            results += run_load(sbase, headers, spid, refs, wl, cfg, repeat, only,
+                                                profile_stem=stem if args.profile else None,
+                                                profile_dir=profile_dir)
                     if only is None or "audit" in only:
                         for row in audit.run(db, sbase, headers, spid, repeat=repeat,
-                                             profile_stem=stem if args.profile else None):
+                                             profile_stem=stem if args.profile else None, profile_dir=profile_dir):
                             print(f"  {row['name']}: service {row['service']:,} {row['unit']}, reference "
                                   f"{row['reference']:,}, ratio {row['ratio']}, server memory growth "
                                   f"{row['rss_growth_mb']} MB", flush=True)
@@ -290,6 +348,8 @@ def main() -> None:
         "results": results,
     }
     print(report.table(doc))
+    if args.profile:
+        print(report.cpu_table(doc))
     if not args.no_write:
         path = report.write_results(doc)
         report.render_docs()

@@ -6,6 +6,7 @@ import hashlib
 import json
 import subprocess
 import time
+from pathlib import Path
 
 import httpx
 
@@ -97,9 +98,10 @@ def _median(runs: list[dict], key: str) -> dict:
 
 
 def run(db: Database, base: str, headers: dict, pid: int, *, repeat: int = 1,
-        profile_stem: str | None = None) -> list[dict]:
+        profile_stem: str | None = None, profile_dir: Path | None = profiling.PROFILES) -> list[dict]:
     """The audit rows of the results table (each figure the median of ``repeat`` runs); with ``profile_stem``,
-    each row also gets the profile of one more run of the service."""
+    each row also gets the profile of one more run of the service (stacks kept in ``profile_dir``; None keeps
+    none)."""
     results = []
     ref = _median([export_reference(db) for _ in range(repeat)], "rows_per_s")
     for fmt in ("csv", "ndjson"):
@@ -115,7 +117,7 @@ def run(db: Database, base: str, headers: dict, pid: int, *, repeat: int = 1,
         if profile_stem:
             _, results[-1]["profile"] = profiling.profiled(
                 pid, f"{profile_stem}-export-{fmt}", lambda fmt=fmt: export_service(base, headers, pid, fmt),
-                lambda r: r["rows"], "row")
+                lambda r: r["rows"], "row", profile_dir)
     svc = _median([verify_service(base, headers, pid) for _ in range(repeat)], "events_per_s")
     ref = _median([verify_reference(db) for _ in range(repeat)], "events_per_s")
     results.append({
@@ -128,5 +130,6 @@ def run(db: Database, base: str, headers: dict, pid: int, *, repeat: int = 1,
     })
     if profile_stem:
         _, results[-1]["profile"] = profiling.profiled(
-            pid, f"{profile_stem}-verify", lambda: verify_service(base, headers, pid), lambda r: r["events"], "event")
+            pid, f"{profile_stem}-verify", lambda: verify_service(base, headers, pid), lambda r: r["events"], "event",
+            profile_dir)
     return results

@@ -175,11 +175,12 @@ def service(url: str, *, workers: int = 1, token_role: str = "admin", log_level:
 
 
 @contextmanager
-def reference(url: str, *, workers: int = 1, env: dict[str, str] | None = None):
-    """The bare reference app (bench/reference.py) under uvicorn on a free port; yields (base_url, pid)."""
+def reference(url: str, *, workers: int = 1, env: dict[str, str] | None = None, app: str = "bench.reference:app"):
+    """A bare reference app under uvicorn on a free port; yields (base_url, pid). ``app``: the ASGI reference
+    (bench/reference.py) or the FastAPI one (``bench.reference_fastapi:app``)."""
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "bench.reference:app", "--host", "127.0.0.1", "--port", str(port),
+        [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port),
          "--workers", str(workers), "--log-level", "warning", "--no-access-log"],
         env={**os.environ, "BENCH_REF_DATABASE_URL": url, **(env or {})}, cwd=ROOT,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

@@ -6,8 +6,8 @@ a measured figure). Only samples of the thread holding the GIL are kept: what th
 worker thread waiting for work, the event loop waiting in epoll, psycopg waiting for the server's answer hold no
 GIL and are left out (py-spy's own idle test counts the first two as busy); so is work a C library does with the
 GIL released, such as SQLite's ``sqlite3_step``. The collapsed stacks are kept, gzipped, under
-``bench/results/profiles/`` (``gunzip`` them for ``flamegraph.pl`` or speedscope.app), and summarised in the
-results JSON:
+``bench/results/profiles/`` (``gunzip`` them for ``flamegraph.pl`` or speedscope.app; with ``--no-write`` they are
+summarised and dropped), and summarised in the results JSON:
 
 - ``cpu_us_per_unit``: the service's process tree CPU time (``/proc/<pid>/stat``) over the run, per request
   (per row or event for the audit export and verify);
@@ -26,6 +26,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 from collections import Counter
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -35,13 +36,14 @@ from typing import Any
 
 from bench.common import tree_cpu_seconds
 
-PROFILES = Path(__file__).resolve().parent / "results" / "profiles"
+ROOT = Path(__file__).resolve().parent.parent
+PROFILES = ROOT / "bench" / "results" / "profiles"
 RATE = 200  # samples a second
 
 # A frame is "function (path)" (--nolineno); py-spy shortens the path to the package part (uvicorn/main.py).
 _FRAME = re.compile(r"^(?P<func>.*) \((?P<path>[^()]*)\)$")
 ENTRY = "service/cli.py"
-_PACKAGES = ("service", "uvicorn", "starlette", "fastapi", "pydantic", "sqlalchemy", "psycopg", "psycopg_pool",
+_PACKAGES = ("service", "bench", "uvicorn", "starlette", "fastapi", "pydantic", "sqlalchemy", "psycopg", "psycopg_pool",
              "anyio", "asyncio", "structlog", "prometheus_client", "httptools", "uvloop", "concurrent", "threading",
              "logging", "json", "orjson", "hashlib")
 
@@ -108,15 +110,25 @@ def summarise(collapsed: str) -> Summary:
 
 
 @contextmanager
-def recording(pid: int, name: str):
+def recording(pid: int, name: str, directory: Path | None = PROFILES):
     """py-spy on ``pid`` and its children while the block runs; yields a dict filled on exit with the collapsed
-    stacks (``collapsed``), the tree's CPU seconds (``cpu_s``) and the file written
-    (``file``: ``bench/results/profiles/<name>.txt.gz``)."""
+    stacks (``collapsed``), the tree's CPU seconds (``cpu_s``) and the file written (``file``:
+    ``<directory>/<name>.txt.gz``, by default ``bench/results/profiles/``, relative to the repository when inside
+    it). ``directory=None`` keeps no file (``file`` is None): ``python -m bench --no-write``."""
     exe = py_spy()
     if exe is None:
         sys.exit("py-spy is not installed: pip install -e '.[bench]'")
-    PROFILES.mkdir(parents=True, exist_ok=True)
-    raw = PROFILES / f"{name}.txt"
+    with tempfile.TemporaryDirectory(prefix="bench-profile-") as scratch:
+        with _recording(exe, pid, name, Path(scratch) if directory is None else directory) as out:
+            yield out
+        if directory is None:
+            out["file"] = None
+
+
+@contextmanager
+def _recording(exe: str, pid: int, name: str, directory: Path):
+    directory.mkdir(parents=True, exist_ok=True)
+    raw = directory / f"{name}.txt"
     cmd = [exe, "record", "--pid", str(pid), "--subprocesses", "--nonblocking", "--gil", "--nolineno", "--format", "raw",
            "--rate", str(RATE), "--output", str(raw)]
     out: dict = {}
@@ -135,14 +147,15 @@ def recording(pid: int, name: str):
     gz = raw.with_suffix(".txt.gz")
     gz.write_bytes(gzip.compress(text.encode(), mtime=0))
     out["collapsed"] = text
-    out["file"] = str(gz.relative_to(PROFILES.parent.parent.parent))
+    gz = gz.resolve()
+    out["file"] = str(gz.relative_to(ROOT)) if gz.is_relative_to(ROOT) else str(gz)
 
 
 def profiled(pid: int, name: str, work: Callable[[], Any], units: Callable[[Any], int],
-             unit: str = "request") -> tuple[Any, dict]:
+             unit: str = "request", directory: Path | None = PROFILES) -> tuple[Any, dict]:
     """``work()`` with py-spy attached (``recording``): its result, and the summary the results JSON keeps
-    (``units(result)`` requests, rows or events did the CPU)."""
-    with recording(pid, name) as prof:
+    (``units(result)`` requests, rows or events did the CPU; ``directory`` as for ``recording``)."""
+    with recording(pid, name, directory) as prof:
         result = work()
     summary = summarise(prof["collapsed"]).to_json(cpu_s=prof["cpu_s"], units=units(result), unit=unit)
     return result, {"file": prof["file"], **summary}

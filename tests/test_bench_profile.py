@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import gzip
 import os
+import time
+import uuid
 
+import pytest
+
+from bench import profile
 from bench.common import tree_cpu_seconds
 from bench.profile import package_of, service_function, summarise
 
@@ -43,6 +49,7 @@ def test_frames_outside_known_packages_and_interpreter_frames():
     assert package_of("<module> (spin.py)") == "other"
     assert package_of("<lambda> (<string>)") == "interpreter"
     assert package_of("handle (httptools/parser.py)") == "httptools"
+    assert package_of("h_get (bench/reference_core.py)") == "bench"  # the references' own code
     assert service_function("run (uvicorn/server.py)") is None
     assert service_function("respond (service/routers/common.py)") == "service.routers.common:respond"
     assert service_function("serve (service/cli.py)") is None  # at the bottom of every stack
@@ -56,3 +63,47 @@ def test_tree_cpu_seconds_grows_with_work():
     before = tree_cpu_seconds(os.getpid())
     sum(i * i for i in range(2_000_000))
     assert tree_cpu_seconds(os.getpid()) > before
+
+
+# A stand-in for `py-spy record`: writes one collapsed stack to its --output when interrupted, as py-spy does.
+FAKE_PY_SPY = """#!/bin/sh
+while [ $# -gt 0 ]; do [ "$1" = --output ] && out=$2; shift; done
+trap 'echo "run (uvicorn/server.py);get_project (service/routers/projects.py) 3" > "$out"; exit 0' INT
+touch "$BENCH_FAKE_READY"
+while :; do sleep 0.02; done
+"""
+
+
+@pytest.fixture
+def fake_py_spy(tmp_path, monkeypatch):  # noqa: ANN001, ANN201
+    exe = tmp_path / "py-spy"
+    exe.write_text(FAKE_PY_SPY)
+    exe.chmod(0o755)
+    ready = tmp_path / "ready"
+    monkeypatch.setenv("BENCH_FAKE_READY", str(ready))
+    monkeypatch.setattr(profile, "py_spy", lambda: str(exe))
+
+    def work() -> dict:
+        deadline = time.monotonic() + 10
+        while not ready.exists() and time.monotonic() < deadline:  # the trap is set: SIGINT is safe
+            time.sleep(0.01)
+        return {"requests": 30}
+
+    return work
+
+
+def test_profiled_without_a_directory_keeps_no_file(fake_py_spy):  # noqa: ANN001
+    """``python -m bench --no-write --profile`` writes nothing under bench/results/profiles/."""
+    name = f"test-no-write-{uuid.uuid4().hex[:8]}"
+    result, summary = profile.profiled(os.getpid(), name, fake_py_spy, lambda r: r["requests"], directory=None)
+    assert result == {"requests": 30}
+    assert summary["file"] is None
+    assert summary["samples"] == 3 and summary["by_package"] == {"service": 1.0}
+    assert not list(profile.PROFILES.glob(f"{name}*"))
+
+
+def test_profiled_keeps_gzipped_stacks_in_its_directory(fake_py_spy, tmp_path):  # noqa: ANN001
+    _, summary = profile.profiled(os.getpid(), "kept", fake_py_spy, lambda r: r["requests"], directory=tmp_path / "p")
+    assert summary["file"] == str(tmp_path / "p" / "kept.txt.gz")  # outside the repository: an absolute path
+    assert gzip.decompress((tmp_path / "p" / "kept.txt.gz").read_bytes()).decode().endswith(" 3\n")
+    assert not (tmp_path / "p" / "kept.txt").exists()

@@ -27,7 +27,8 @@ function request()
   if item == nil then
     exhausted = 1
     wrk.thread:stop()
-    item = pool[#pool] -- one last request (an expected 409) while the thread stops
+    -- one last request (an expected 409; a 404 when the share was empty) while the thread stops
+    item = pool[#pool] or "- started 1970-01-01"
   end
   local id, to, on = item:match("(%S+) (%S+) (%S+)")
   return wrk.format("POST", "/api/v1/projects/" .. id .. "/transitions", nil,
