@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 import anyio
 import anyio.to_thread
@@ -14,8 +15,8 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from service import __version__
 from service.config import Settings, get_settings
-from service.db.engine import is_sqlite, is_sqlite_file, make_engine, make_sessionmaker
-from service.deps import IdempotentReplay, purge_expired_keys
+from service.db.database import Database
+from service.deps import now_utc
 from service.errors import install as install_errors
 from service.logging import configure_logging, get_logger
 from service.middleware import BodyLimitMiddleware, RequestContextMiddleware
@@ -40,6 +41,7 @@ from service.routers import (
     webhooks,
 )
 from service.routers.common import replay
+from service.usecases import idempotency as keys
 from service.web import routes as web
 from service.web.session import WebSessionMiddleware
 from service.worker import DeliveryWorker
@@ -61,9 +63,10 @@ Request bodies are limited to 1 MiB (imports 20 MiB); unknown body fields are re
 
 async def _purge_idempotency_keys(app: FastAPI, every_seconds: float = 3600) -> None:
     """Idempotency keys live 24 h: drop the expired ones at start-up and then hourly."""
+    ttl = timedelta(hours=app.state.settings.idempotency_ttl_hours)
     while True:
         try:
-            await run_in_threadpool(purge_expired_keys, app.state.sessions, app.state.settings)
+            await run_in_threadpool(lambda: keys.purge(app.state.db, before=now_utc() - ttl))
         except Exception as exc:  # noqa: BLE001 - a failed purge is retried next hour; the service goes on
             get_logger(__name__).warning("idempotency_purge_failed", error=type(exc).__name__)
         await asyncio.sleep(every_seconds)
@@ -80,7 +83,7 @@ def _session_secret(settings: Settings) -> str:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level)
-    engine = make_engine(settings.database_url, pool_size=settings.db_pool_size)
+    db = Database(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):  # noqa: ANN202
@@ -88,16 +91,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.thread_limit
         purger = asyncio.create_task(_purge_idempotency_keys(app))
         # Webhook delivery (SPEC §7): a worker thread when LEDGER_WEBHOOK_WORKER is on (`serve` turns it on).
-        worker = DeliveryWorker(app.state.sessions, settings).start() if settings.webhook_worker else None
+        worker = DeliveryWorker(db.sessions, settings).start() if settings.webhook_worker else None
         app.state.webhook_worker = worker
         yield
         purger.cancel()
         if worker is not None:
             await run_in_threadpool(worker.stop)
-        engine.dispose()
-        for extra in (inline, reads):
-            if extra is not None:
-                extra.dispose()
+        db.dispose()
 
     app = FastAPI(
         title="chain-ledger",
@@ -109,36 +109,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
-    app.state.engine = engine
-    app.state.sessions = make_sessionmaker(engine)
-    # Commits (and rollbacks) of request transactions run on threads of their own: see service/deps.py.
-    app.state.commit_limiter = anyio.CapacityLimiter(settings.thread_limit)
-    # Single-statement reads in worker threads take turns, read_concurrency at a time (service/deps.py: read_limiter).
-    app.state.read_limiter = anyio.CapacityLimiter(settings.read_concurrency)
-    # The ledger's reports take turns, report_concurrency at a time (service/deps.py: report_turn).
-    app.state.report_turns = anyio.Semaphore(settings.report_concurrency)
-    # SQLite: write requests take turns on the event loop (service/deps.py: take_write_turn); the token lookup
-    # and bounded reads run on the event loop through connections of their own (get_actor, inline_on_sqlite).
-    app.state.write_gate = anyio.Lock() if is_sqlite(engine) else None
-    url = settings.database_url
-    # Only the event loop uses it, so it never waits; overflow is unbounded so that it never could.
-    inline = make_engine(url, pool_size=2, max_overflow=-1) if is_sqlite_file(url) else None
-    app.state.inline_engine = inline
-    app.state.inline_sessions = make_sessionmaker(inline) if inline is not None else None
-    # Single-statement reads (service/db/raw.py: the token, a project, a page): the loop's connections on a SQLite
-    # file; on PostgreSQL autocommit connections of their own, used only from worker threads (thread_limit).
-    if inline is not None or is_sqlite(engine):
-        reads = None
-        app.state.reads_engine = inline or engine
-    else:
-        reads = make_engine(url, pool_size=settings.thread_limit, max_overflow=0, autocommit=True)
-        app.state.reads_engine = reads
+    # Engines, pools, turns and every SQLite/PostgreSQL difference: service/db/database.py.
+    app.state.db = db
 
     install_errors(app)
 
-    @app.exception_handler(IdempotentReplay)
-    async def _replay(_request: Request, exc: IdempotentReplay):  # noqa: ANN202
-        return replay(exc.record)
+    @app.exception_handler(keys.Replay)
+    async def _replay(_request: Request, exc: keys.Replay):  # noqa: ANN202
+        return replay(exc.response)
 
     app.include_router(system.root)
     app.include_router(system.api, prefix=API_PREFIX)

@@ -127,12 +127,12 @@ def client(app) -> Iterator:
 
     with TestClient(app, raise_server_exceptions=False) as c:
         yield c
-    app.state.engine.dispose()
+    app.state.db.engine.dispose()
 
 
 @pytest.fixture
 def sessions(app):
-    return app.state.sessions
+    return app.state.db.sessions
 
 
 @pytest.fixture
@@ -191,7 +191,7 @@ def make_admin_token():
 
     def make(app) -> dict[str, str]:
         token = f"test_{uuid.uuid4().hex}"
-        with transaction(app.state.sessions, write=True) as session:
+        with transaction(app.state.db.sessions, write=True) as session:
             TokenRepo(session).add(ApiToken(name="admin-tester", role="admin", token_hash=hash_token(token),
                                             chains="[]", created_at=datetime.now(UTC)))
         return {"Authorization": f"Bearer {token}"}

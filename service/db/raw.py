@@ -13,7 +13,7 @@ processor (``Money`` → ``Decimal``, ``UTCDateTime`` → aware UTC ``datetime``
 
 Two ways in. ``reader(engine)``: single reads with no transaction of their own — one statement reads one
 snapshot, on SQLite's autocommit connections and on the autocommit engine PostgreSQL reads use
-(``app.state.reads_engine``); on any other engine the pool rolls the connection back when it is returned.
+(``app.state.db.reads_engine``); on any other engine the pool rolls the connection back when it is returned.
 ``session_reader(session)``: several statements inside a session's transaction (its snapshot, its isolation
 level), on that transaction's own connection — the ledger's aggregates and items. A statement whose constants vary
 between calls (a moment baked into a subquery) is read with no key: compiled for that call only, since a compiled

@@ -1,18 +1,13 @@
-"""Values as the service stores and shows them: audit JSON values, RFC 3339 text, ULIDs, keyset cursors."""
+"""Values as the service stores and shows them: audit JSON values, RFC 3339 text, ULIDs."""
 
 from __future__ import annotations
 
-import base64
-import json
 import os
 import time
-from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
 from typing import Any
-
-from service.domain import audit_chain
 
 
 def jsonable(value: Any) -> Any:
@@ -54,20 +49,3 @@ def diff(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, Any],
     """The fields that changed, as ``(before, after)`` restricted to them."""
     keys = [k for k in after if before.get(k) != after.get(k)]
     return {k: before.get(k) for k in keys}, {k: after[k] for k in keys}
-
-
-def encode_cursor(values: Sequence[Any]) -> str:
-    raw = audit_chain.canonical_json(jsonable(list(values))).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> list[Any]:
-    """Raise ValueError on anything that is not a cursor this service issued."""
-    padded = cursor + "=" * (-len(cursor) % 4)
-    try:
-        values = json.loads(base64.urlsafe_b64decode(padded.encode()))
-    except Exception as exc:  # noqa: BLE001 - any decoding failure means "not our cursor"
-        raise ValueError("malformed cursor") from exc
-    if not isinstance(values, list):
-        raise ValueError("malformed cursor")
-    return values

@@ -43,6 +43,10 @@ class Actor:
             )
         raise Forbidden(f"Role '{self.role}' may not {action}.", role=self.role.value)
 
+    def may_write(self, chain: str) -> bool:
+        """May the actor write for ``chain`` (move its projects, fill its dispatches)? As ``require_chain`` decides."""
+        return self.role is Role.ADMIN or (self.role is Role.DEPARTMENT and chain in self.chains)
+
     def require_chains(self, chains: Iterable[str], *, action: str) -> None:
         for chain in chains:
             self.require_chain(chain, action=action)

@@ -58,6 +58,12 @@ def advance(current: Stage, target: Stage) -> Stage:
     return target
 
 
+def next_stage(stage: Stage | str) -> Stage | None:
+    """The one forward move of a project at ``stage`` (None at capacity or cancelled)."""
+    forward = [s for s in TRANSITIONS[Stage(stage)] if s is not Stage.CANCELLED]
+    return forward[0] if forward else None
+
+
 def earlier_lists(stage: Stage) -> tuple[Stage, ...]:
     """The lists a project at ``stage`` (one of the four) must have reached, itself included."""
     return LISTS[: LISTS.index(stage) + 1]

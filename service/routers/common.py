@@ -2,24 +2,22 @@
 
 from __future__ import annotations
 
-import functools
-import inspect
+import base64
+import json
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-import anyio.to_thread
 import orjson
 from fastapi import Header, Query, Request
 from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
-from service.db.tables import IdempotencyRecord
-from service.db.values import decode_cursor, encode_cursor
-from service.deps import StoredResponse, read_limiter
 from service.domain import errors as d
+from service.domain.audit_chain import canonical_json
+from service.usecases import idempotency as keys
 
 _ETAG = re.compile(r'^\s*(?:W/)?"?(\d{1,18})"?\s*$')
 
@@ -55,26 +53,6 @@ IfMatch = Annotated[
 ]
 
 
-def inline_on_sqlite(endpoint: Callable[..., Response]) -> Callable[..., Awaitable[Response]]:
-    """For a bounded read (one project, one page of at most 500): on a SQLite file it runs on the event loop,
-    through the connections reserved for the loop (``app.state.inline_sessions``), as the benchmark's reference
-    does — the query takes a fraction of a millisecond and a thread hop costs more than that; on PostgreSQL,
-    whose queries wait on the network, it runs in a worker thread, taking turns with the other single-statement
-    reads (``read_limiter``, service/deps.py). The endpoint must take ``request`` (its app says which)."""
-    if "request" not in inspect.signature(endpoint).parameters:
-        raise TypeError(f"{endpoint.__name__} must take the request to run inline on SQLite")
-
-    @functools.wraps(endpoint)
-    async def run(**kwargs: Any) -> Response:
-        request = kwargs["request"]
-        if request.app.state.inline_sessions is not None:
-            return endpoint(**kwargs)
-        return await anyio.to_thread.run_sync(functools.partial(endpoint, **kwargs), limiter=read_limiter(request))
-
-    run.inline_read = True  # type: ignore[attr-defined] - get_session reads it to pick the loop's connections
-    return run
-
-
 def parse_if_match(value: str | None) -> int | None:
     """``"3"``, ``W/"3"`` or ``3`` → 3. Anything else can never match the current version (412)."""
     if value is None:
@@ -100,6 +78,23 @@ def _cursor_value_ok(value: Any, kind: type | None) -> bool:
     if isinstance(value, str):
         return kind in (None, str) and len(value) <= 200 and "\x00" not in value
     return False
+
+
+def encode_cursor(values: Sequence[Any]) -> str:
+    """An opaque keyset cursor: the canonical JSON of the last row's key, in URL-safe base64."""
+    return base64.urlsafe_b64encode(canonical_json(list(values)).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> list[Any]:
+    """Raise ValueError on anything that is not a cursor this service issued."""
+    padded = cursor + "=" * (-len(cursor) % 4)
+    try:
+        values = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except Exception as exc:  # noqa: BLE001 - any decoding failure means "not our cursor"
+        raise ValueError("malformed cursor") from exc
+    if not isinstance(values, list):
+        raise ValueError("malformed cursor")
+    return values
 
 
 def cursor_values(cursor: str | None, arity: int, *, types: tuple[type, ...] | None = None) -> list[Any] | None:
@@ -161,29 +156,20 @@ def respond(
     version: int | None = None,
     headers: dict[str, str] | None = None,
 ) -> Response:
-    """``json_response``; when the request carried an Idempotency-Key, this exact response is also stored in
-    the same transaction as the write it answers."""
+    """``json_response``; when the request claimed an Idempotency-Key, this exact response is also stored, in the
+    same transaction as the write it answers (``service/usecases/idempotency.py``)."""
     out = _headers(version, headers)
     response = json_response(model, status_code=status_code, headers=out)
     record_id = getattr(request.state, "idempotency_record", None)
     if record_id is not None and session is not None and 200 <= status_code < 300:
-        record = session.get(IdempotencyRecord, record_id)
-        if record is not None:
-            record.state = "done"
-            record.response_status = status_code
-            record.response_body = response.body.decode()
-            record.response_headers = orjson.dumps(out).decode()
-            session.flush()
-            request.state.idempotency_done = True
+        keys.complete(session, record_id, keys.StoredResponse(status_code, response.body.decode(),
+                                                              orjson.dumps(out).decode()))
+        request.state.idempotency_done = True
     return response
 
 
-def replay(record: IdempotencyRecord | StoredResponse) -> Response:
-    headers = orjson.loads(record.response_headers or "{}")
+def replay(stored: keys.StoredResponse) -> Response:
+    """The first response of an Idempotency-Key again, marked ``Idempotent-Replayed: true``."""
+    headers = orjson.loads(stored.headers or "{}")
     headers["Idempotent-Replayed"] = "true"
-    return Response(
-        (record.response_body or "").encode(),
-        status_code=record.response_status or 200,
-        media_type="application/json",
-        headers=headers,
-    )
+    return Response(stored.body.encode(), status_code=stored.status, media_type="application/json", headers=headers)

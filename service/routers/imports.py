@@ -4,20 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.responses import Response
 
 from service import importing
-from service.db.engine import transaction
-from service.deps import (
-    CtxDep,
-    claim_idempotency,
-    factory_of,
-    require_roles,
-    settings_of,
-)
+from service.deps import CtxDep, DatabaseDep, claim_key, release_key, require_roles, settings_of
 from service.domain import errors as d
 from service.domain.access import Role
 from service.errors import responses
@@ -99,11 +92,13 @@ REQUEST_BODY = {
 async def import_projects(
     request: Request,
     ctx: CtxDep,
-    _claimed: Annotated[int | None, Depends(claim_idempotency, scope="function")],
+    db: DatabaseDep,
     dry_run: Annotated[bool, Query(description="Check and report without writing anything.")] = False,
 ) -> Response:
     if not request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
         raise HTTPException(415, "Send the spreadsheet as multipart/form-data in the field 'file'.")
+    if request.headers.get("idempotency-key"):
+        await request.body()  # kept for the key's body hash; the form is then parsed from it
     form = await request.form(max_files=1, max_fields=10)
     try:
         upload = form.get("file")
@@ -114,11 +109,16 @@ async def import_projects(
     finally:
         await form.close()
     # The upload is in memory before the write transaction opens: no lock is held while a client sends.
-    return await run_in_threadpool(_import, request, ctx, content, filename, dry_run)
+    async with db.write_turn():
+        record_id = await claim_key(request, ctx.actor)
+        try:
+            return await run_in_threadpool(_import, request, db, ctx, content, filename, dry_run)
+        finally:
+            await release_key(request, record_id)
 
 
-def _import(request: Request, ctx, content: bytes, filename: str | None, dry_run: bool) -> Response:
-    with transaction(factory_of(request), write=True) as session:
+def _import(request: Request, db, ctx, content: bytes, filename: str | None, dry_run: bool) -> Response:  # noqa: ANN001
+    with db.transaction(write=True) as session:
         try:
             report = uc.import_projects(session, ctx=ctx, content=content, filename=filename, dry_run=dry_run,
                                         max_rows=settings_of(request).import_max_rows)

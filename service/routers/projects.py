@@ -7,15 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
-from service.db.raw import reader
-from service.deps import (
-    ActorDep,
-    CtxDep,
-    SessionDep,
-    read_transaction,
-    reads_engine,
-    require_roles,
-)
+from service.deps import ActorDep, CtxDep, DatabaseDep, SessionDep, require_roles
 from service.domain.access import Role
 from service.domain.queries import ProjectFilter
 from service.domain.stages import Stage
@@ -26,7 +18,7 @@ from service.routers.common import (
     IfMatch,
     Limit,
     cursor_values,
-    inline_on_sqlite,
+    json_response,
     next_cursor,
     parse_if_match,
     respond,
@@ -62,9 +54,9 @@ def create_project(request: Request, body: ProjectCreate, session: SessionDep, c
 
 @router.get("/projects", response_model=Page[ProjectRead], operation_id="list_projects", responses=responses(401, 422),
             description="Ordered by id (creation order). `q` matches name or investor literally (`%`, `_` too).")
-@inline_on_sqlite
-def list_projects(
+async def list_projects(
     request: Request,
+    db: DatabaseDep,
     _actor: ActorDep,
     chain: Annotated[str | None, Query(max_length=32)] = None,
     district: Annotated[str | None, Query(max_length=32)] = None,
@@ -79,12 +71,11 @@ def list_projects(
     after = cursor_values(cursor, 1, types=(str,))
     f = ProjectFilter(chain=chain, district=district, stage=stage.value if stage else None, key=key, major=major,
                       q=q, include_voided=include_voided)
-    with reader(reads_engine(request)) as r:  # one statement: no session (service/db/raw.py)
-        rows = uc.list_projects(r, f=f, after=after[0] if after else None, limit=limit + 1)
-    # Serialised once here (as get_project does): returning the model would have FastAPI validate the whole
-    # page again in a worker thread (docs/performance.md).
-    return respond(request, None, {"items": projects_json(rows[:limit]),
-                                   "next_cursor": next_cursor(rows, limit, lambda p: [p.id])})
+    rows = await db.read(uc.list_projects, f=f, after=after[0] if after else None, limit=limit + 1)
+    # Serialised once here: returning the model would have FastAPI validate the whole page again
+    # (docs/performance.md).
+    return json_response({"items": projects_json(rows[:limit]),
+                          "next_cursor": next_cursor(rows, limit, lambda p: [p.id])})
 
 
 @router.get("/projects/{project_id}", response_model=ProjectRead, operation_id="get_project",
@@ -92,15 +83,12 @@ def list_projects(
             description="Voided projects stay readable here with `voided: true`. `as_of` (RFC 3339 with a "
             "time zone) answers the project as the ledger knew it at that moment (404 if it was not known yet; 422 "
             "before the first event or in the future).")
-@inline_on_sqlite
-def get_project(request: Request, project_id: str, ctx: CtxDep, as_of: AsOf = None) -> Response:
+async def get_project(project_id: str, db: DatabaseDep, ctx: CtxDep, as_of: AsOf = None) -> Response:
     if as_of is not None:
-        with read_transaction(request) as session:
-            p = history_uc.project_as_of(session, project_id=project_id, as_of=as_of, now=ctx.now)
+        p = await db.read_session(history_uc.project_as_of, project_id=project_id, as_of=as_of, now=ctx.now)
     else:
-        with reader(reads_engine(request)) as r:  # one statement: no session (service/db/raw.py)
-            p = uc.read_project(r, project_id=project_id)
-    return respond(request, None, project_json(p), version=p.version)
+        p = await db.read(uc.read_project, project_id=project_id)
+    return json_response(project_json(p), version=p.version)
 
 
 @router.patch("/projects/{project_id}", response_model=ProjectRead, operation_id="update_project",

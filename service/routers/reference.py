@@ -5,8 +5,6 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from service.db.reference import ReferenceRepo
-from service.db.tables import Chain, Department, District
 from service.deps import CtxDep, SessionDep, require_roles
 from service.domain.access import Role
 from service.errors import responses
@@ -38,9 +36,9 @@ WRITE_ERRORS = responses(400, 401, 403, 409, 422)
 READ_ERRORS = responses(401, 422)
 
 
-def _page(session, model, read, cursor, limit) -> Response:  # noqa: ANN001
+def _page(session, kind: str, read, cursor, limit) -> Response:  # noqa: ANN001
     after = cursor_values(cursor, 1, types=(str,))
-    rows = ReferenceRepo(session).page(model, after=after[0] if after else None, limit=limit + 1)
+    rows = uc.list_reference(session, kind=kind, after=after[0] if after else None, limit=limit + 1)
     return json_response(Page[read](
         items=[read.model_validate(r, from_attributes=True) for r in rows[:limit]],
         next_cursor=next_cursor(rows, limit, lambda r: [r.code]),
@@ -58,7 +56,7 @@ def create_department(request: Request, body: DepartmentCreate, session: Session
 @router.get("/departments", response_model=Page[DepartmentRead], operation_id="list_departments",
             responses=READ_ERRORS)
 def list_departments(session: SessionDep, cursor: Cursor = None, limit: Limit = 50) -> Response:
-    return _page(session, Department, DepartmentRead, cursor, limit)
+    return _page(session, "department", DepartmentRead, cursor, limit)
 
 
 @router.post("/districts", status_code=201, response_model=DistrictRead, operation_id="create_district",
@@ -71,7 +69,7 @@ def create_district(request: Request, body: DistrictCreate, session: SessionDep,
 
 @router.get("/districts", response_model=Page[DistrictRead], operation_id="list_districts", responses=READ_ERRORS)
 def list_districts(session: SessionDep, cursor: Cursor = None, limit: Limit = 50) -> Response:
-    return _page(session, District, DistrictRead, cursor, limit)
+    return _page(session, "district", DistrictRead, cursor, limit)
 
 
 @router.post("/chains", status_code=201, response_model=ChainRead, operation_id="create_chain",
@@ -84,7 +82,7 @@ def create_chain(request: Request, body: ChainCreate, session: SessionDep, ctx: 
 
 @router.get("/chains", response_model=Page[ChainRead], operation_id="list_chains", responses=READ_ERRORS)
 def list_chains(session: SessionDep, cursor: Cursor = None, limit: Limit = 50) -> Response:
-    return _page(session, Chain, ChainRead, cursor, limit)
+    return _page(session, "chain", ChainRead, cursor, limit)
 
 
 @router.get("/chains/{code}", response_model=ChainRead, operation_id="get_chain", responses=responses(401, 404))

@@ -5,10 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
-from sqlalchemy import text
 from starlette.responses import Response
 
-from service.deps import ActorDep, factory_of
+from service.deps import ActorDep, db_of
 from service.errors import problem, responses
 
 root = APIRouter(tags=["operations"])
@@ -33,8 +32,7 @@ async def healthz() -> Health:
 @root.get("/readyz", response_model=Health, operation_id="readyz", responses=responses(503))
 def readyz(request: Request) -> Response:
     try:
-        with factory_of(request)() as session:
-            session.execute(text("SELECT 1"))
+        db_of(request).ping()
     except Exception as exc:  # noqa: BLE001 - any database failure means not ready
         return problem(503, "not-ready", "Database unavailable", f"The database did not answer: {type(exc).__name__}.")
     return Response(Health(status="ready").model_dump_json(), media_type="application/json")

@@ -98,3 +98,30 @@ def get_chain(session: Session, *, code: str, for_update: bool = False) -> Chain
     if row is None:
         raise d.NotFound(f"No chain '{code}'.")
     return row
+
+
+#: The reference tables by kind.
+_KINDS: dict[str, type[Department] | type[District] | type[Chain]] = {
+    "department": Department, "district": District, "chain": Chain,
+}
+
+
+def list_reference(session: Session, *, kind: str, after: str | None, limit: int) -> list[Any]:
+    """A page of departments, districts or chains in code order, after the code ``after``."""
+    return ReferenceRepo(session).page(_KINDS[kind], after=after, limit=limit)
+
+
+def all_reference(session: Session, *, kind: str) -> list[Any]:
+    """Every department, district or chain, in code order (the web's pickers and names)."""
+    rows: list[Any] = []
+    after = None
+    while True:
+        page = list_reference(session, kind=kind, after=after, limit=500)
+        rows.extend(page)
+        if len(page) < 500:
+            return rows
+        after = page[-1].code
+
+
+def get_department(session: Session, *, code: str) -> Department | None:
+    return ReferenceRepo(session).department(code)

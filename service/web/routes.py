@@ -2,7 +2,7 @@
 
 Every page reads through the use cases the API uses, and every action calls the same use case as the API with
 a ``Ctx`` built from the signed-in session's actor exactly as ``service/deps.py`` builds it, in one write
-transaction (``service.db.engine.transaction(app.state.sessions, write=True)``): the same rules, the same rows,
+transaction (``app.state.db.transaction(write=True)``, service/db/database.py): the same rules, the same rows,
 the same audit events. Domain errors and validation details are shown inline, in the user's language.
 A page offers only the actions the signed-in role may take; the use cases enforce the rules either way.
 
@@ -42,11 +42,9 @@ from starlette.responses import (
 from starlette.staticfiles import StaticFiles
 
 from service import exports
-from service.db.engine import transaction
-from service.db.reference import ReferenceRepo
-from service.db.tables import Chain, Department, District, Project
-from service.deps import factory_of, get_read_session, settings_of
+from service.deps import db_of, get_read_session, settings_of
 from service.domain import errors as d
+from service.domain import stages
 from service.domain.access import Actor, Role
 from service.domain.periods import MAX_YEAR, MIN_YEAR, Period, PeriodKind, parse_period
 from service.domain.problems import ProblemStatus
@@ -149,7 +147,7 @@ ENV = Environment(
     loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(("html",)), undefined=StrictUndefined,
     trim_blocks=True, lstrip_blocks=True,
 )
-ENV.globals.update(asset=asset, htmx=HTMX, LISTS=[s.value for s in LISTS])
+ENV.globals.update(asset=asset, htmx=HTMX, LISTS=[s.value for s in LISTS], is_major=is_major)
 ENV.filters.update(amount=amount, percent=percent)
 
 
@@ -168,10 +166,8 @@ def _lang_url(request: Request, lang: str) -> str:
 
 
 def can_write(actor: Actor | None, chain: str) -> bool:
-    """May ``actor`` write for ``chain`` (move projects, dispatches)? As ``Actor.require_chain`` decides."""
-    if actor is None:
-        return False
-    return actor.role is Role.ADMIN or (actor.role is Role.DEPARTMENT and chain in actor.chains)
+    """May ``actor`` write for ``chain``? The domain's rule (``Actor.may_write``); nobody when signed out."""
+    return actor is not None and actor.may_write(chain)
 
 
 def render(request: Request, template: str, *, actor: Actor | None, status: int = 200,
@@ -251,24 +247,19 @@ def mount(app: FastAPI) -> None:
 
 @contextmanager
 def reading(request: Request) -> Iterator[Session]:
-    with transaction(factory_of(request), write=False) as session:
+    with db_of(request).transaction(write=False) as session:
         yield session
 
 
 @contextmanager
 def writing(request: Request) -> Iterator[Session]:
-    with transaction(request.app.state.sessions, write=True) as session:
+    with db_of(request).transaction(write=True) as session:
         yield session
 
 
-def _all(session: Session, model: type[Chain] | type[District] | type[Department]) -> list[Any]:
-    repo, rows, after = ReferenceRepo(session), [], None
-    while True:
-        page = repo.page(model, after=after, limit=500)
-        rows.extend(page)
-        if len(page) < 500:
-            return rows
-        after = page[-1].code
+def _all(session: Session, kind: str) -> list[Any]:
+    """Every chain, district or department (``reference_uc.all_reference``)."""
+    return reference_uc.all_reference(session, kind=kind)
 
 
 def _optional(value: Any) -> str | None:
@@ -299,11 +290,9 @@ def _local(at: datetime | None, request: Request) -> str:
 
 
 def next_stage(stage: str) -> str | None:
-    """The one forward move of a project at ``stage`` (None at capacity or cancelled)."""
-    if stage not in LISTS:
-        return None
-    i = LISTS.index(Stage(stage))
-    return LISTS[i + 1].value if i + 1 < len(LISTS) else None
+    """The one forward move of a project at ``stage`` (the domain's stage machine), as the forms post it."""
+    target = stages.next_stage(stage)
+    return target.value if target else None
 
 
 # ================================================================ sign-in
@@ -356,8 +345,8 @@ def overview(request: Request, actor: SignedIn, year: YearQuery = None) -> Respo
                                        f=ProjectFilter())[1]
             for m in range(1, 13)
         ]
-        chains = {c.code: c for c in _all(session, Chain)}
-        departments = {x.code: x.name for x in _all(session, Department)}
+        chains = {c.code: c for c in _all(session, "chain")}
+        departments = {x.code: x.name for x in _all(session, "department")}
         warnings = warnings_uc.list_warnings(
             session, today=ctx.today, thresholds=_thresholds(request), chain=None, district=None, rules=None,
             after=None, limit=WARNINGS_SHOWN + 1,
@@ -387,7 +376,7 @@ def overview(request: Request, actor: SignedIn, year: YearQuery = None) -> Respo
 @dataclass
 class BoardColumn:
     stage: str
-    projects: list[Project]
+    projects: list[Any]
     more: bool
 
 
@@ -401,8 +390,8 @@ def _chain_page(
     year = year or ctx.today.year
     with reading(request) as session:
         chain = reference_uc.get_chain(session, code=code)
-        department = ReferenceRepo(session).department(chain.lead_department)
-        districts = {x.code: x.name for x in _all(session, District)}
+        department = reference_uc.get_department(session, code=chain.lead_department)
+        districts = {x.code: x.name for x in _all(session, "district")}
         columns = []
         for stage in (*LISTS, Stage.CANCELLED):
             found = projects_uc.list_projects(session, f=ProjectFilter(chain=code, stage=stage.value), after=None,
@@ -580,8 +569,8 @@ def _project_page(
                                       since=None, until=None, limit=HISTORY_LIMIT + 1)
         items = [history_item(e) for e in events[:HISTORY_LIMIT]]
         chain = reference_uc.get_chain(session, code=p.chain)
-        names = {"chain": {c.code: c.name for c in _all(session, Chain)},
-                 "district": {x.code: x.name for x in _all(session, District)}}
+        names = {"chain": {c.code: c.name for c in _all(session, "chain")},
+                 "district": {x.code: x.name for x in _all(session, "district")}}
     moves = sum(1 for i in items if i.action == "project.transitioned")
     reverts = sum(1 for i in items if i.action == "project.reverted")
     return render(
@@ -625,8 +614,8 @@ def ledger_page(
     with reading(request) as session:
         if parsed is not None:
             lists = ledger_uc.read_ledger(session, period=parsed, f=f, limit=LEDGER_LIMIT)
-        chains = _all(session, Chain)
-        districts = _all(session, District)
+        chains = _all(session, "chain")
+        districts = _all(session, "district")
     query = {"period": text, "chain": f.chain or "", "district": f.district or "", "key": key or "",
              "major": major or ""}
     export_query = urlencode({k: v for k, v in query.items() if v})
@@ -676,7 +665,7 @@ def ledger_export_xlsx(
 
 @dataclass
 class DispatchRow:
-    project: Project
+    project: Any
     invested: str = ""
     progress: str = ""
     problems: str = ""

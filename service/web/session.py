@@ -4,8 +4,8 @@
   SameSite=Strict, Secure when the request came over https), applied to the browser pages only: API, static
   and operations paths never carry or set it.
 - The session holds the SHA-256 hash of the token signed in with (never the token), the CSRF token, the
-  language and a one-shot flash message. Every request looks the token up again through the same repository
-  call the API's ``get_actor`` uses (``actor_by_token_hash``), so a revoked token ends its sessions at once.
+  language and a one-shot flash message. Every request looks the token up again through the same use case
+  the API's ``get_actor`` uses (``service/usecases/auth.py``), so a revoked token ends its sessions at once.
 - CSRF: a synchronizer token kept in the session is put in every form; every POST must send it back (form
   field ``csrf`` or header ``X-CSRF-Token``), else 403 before any use case runs.
 """
@@ -22,10 +22,10 @@ from starlette.datastructures import FormData
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from service.db.tokens import hash_token
-from service.deps import actor_by_token_hash, now_utc, settings_of
+from service.deps import ctx_of, db_of, now_utc, settings_of
 from service.domain.access import Actor
 from service.domain.context import Ctx
+from service.usecases import auth
 
 SESSION_COOKIE = "ledger_session"
 #: Idle lifetime of a browser session: the cookie is re-signed on every page, so this is since the last page.
@@ -110,12 +110,13 @@ def form_of(request: Request) -> FormData:
 
 def actor_for_token_hash(request: Request, token_hash: str) -> Actor | None:
     """The token's actor, read exactly as the API's ``get_actor`` reads it (unknown or revoked → None)."""
-    return actor_by_token_hash(request.app.state.engine, token_hash)
+    with db_of(request).reader() as r:
+        return auth.actor_for_token_hash(r, token_hash=token_hash)
 
 
 def sign_in(request: Request, token: str) -> Actor | None:
     """Check ``token``; on success start a new session (new CSRF token, the language kept)."""
-    token_hash = hash_token(token)
+    token_hash = auth.token_hash(token)
     actor = actor_for_token_hash(request, token_hash)
     if actor is None:
         return None
@@ -173,10 +174,8 @@ def safe_next(value: str | None) -> str:
 
 
 def web_ctx(request: Request, actor: Actor) -> Ctx:
-    """Who acts, under which request, at what moment: exactly as ``service.deps.get_ctx`` builds it."""
-    now = now_utc()
-    return Ctx(actor=actor, request_id=getattr(request.state, "request_id", None), now=now,
-               today=now.astimezone(settings_of(request).tz).date())
+    """Who acts, under which request, at what moment: exactly as the API's ``get_ctx`` builds it."""
+    return ctx_of(request, actor)
 
 
 def today_of(request: Request) -> date:

@@ -109,5 +109,5 @@ def test_as_of_reproduces_every_live_read(databases, make_admin_token, ops):
                                headers=headers)
                 assert r.status_code == 422
     finally:
-        app.state.engine.dispose()
+        app.state.db.engine.dispose()
         databases.drop(url)

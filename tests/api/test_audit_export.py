@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 from service.db.audit import AuditLog
 from service.domain.access import SYSTEM
 from service.domain.audit_chain import GENESIS, ChainedEvent, verify
-from service.routers import audit_export
-from service.routers.audit_export import csv_lines, ndjson_lines
+from service.usecases import audit_export
+from service.usecases.audit_export import csv_lines, ndjson_lines
 from tests.api.conftest import IS_POSTGRES
 
 
@@ -110,7 +110,7 @@ def test_csv_lines_read_back_as_stored_and_are_what_csv_writer_wrote(rows):
 def test_postgres_copy_writes_what_the_row_loop_writes(app, sessions, make_token, new_project, reference):
     odd = make_token("admin", name='市"经信",局\r\n第二行')
     new_project(headers=odd, name='引号"与,逗号')
-    with Session(app.state.engine) as session:
+    with Session(app.state.db.engine) as session:
         log = AuditLog(session)
         copied = b"".join(log.copy_csv(after=0, chunk_bytes=64)).decode()
         looped = csv_lines(list(log.stream_rows(after=0)))
@@ -126,11 +126,11 @@ def test_postgres_copy_writes_the_row_loops_ndjson_byte_for_byte(app, make_token
     odd = make_token("admin", name='反斜杠\\ 引号" 制表\t 换行\r\n 控制\x01\x1f 删除\x7f emoji 🚀 \\n')
     new_project(headers=odd, name='名称\\"\t')
     odd_id = 'id "引号" \\ \t\x02 🚀'  # entity ids are free text too
-    with Session(app.state.engine) as session, session.begin():
+    with Session(app.state.db.engine) as session, session.begin():
         AuditLog(session).append(actor=SYSTEM, request_id="req-1.a:b", action="test.odd", entity="test",
                                  entity_id=odd_id, before=None, after={"v": odd_id[:3]},
                                  now=datetime.now(UTC))
-    with Session(app.state.engine) as session:
+    with Session(app.state.db.engine) as session:
         log = AuditLog(session)
         copied = b"".join(log.copy_ndjson(after=0, chunk_bytes=64))
         looped = ndjson_lines(list(log.stream_rows(after=0))).encode()
@@ -148,7 +148,7 @@ def test_a_copy_abandoned_mid_stream_leaves_the_pool_usable(app, client, admin, 
                                                             monkeypatch):
     monkeypatch.setattr(AuditLog, "copy_csv", partialmethod(AuditLog.copy_csv, chunk_bytes=64))
     monkeypatch.setattr(AuditLog, "copy_ndjson", partialmethod(AuditLog.copy_ndjson, chunk_bytes=64))
-    stream = export(app.state.engine, 0)
+    stream = export(app.state.db, 0)
     next(stream), next(stream), next(stream)  # the header, then two chunks of rows
     stream.close()  # the client went away: COPY is cancelled, the session rolled back, its connection returned
     for _ in range(app.state.settings.db_pool_size + 1):  # every pooled connection answers again
@@ -161,6 +161,6 @@ def test_append_refuses_a_name_that_would_need_escaping(app, reference, audit_co
     """The export splices role, request id, action and entity unescaped: append keeps them plain names."""
     before = audit_count()
     fields = {"action": "test.ok", "entity": "test", "request_id": None} | {field: value}
-    with Session(app.state.engine) as session, pytest.raises(ValueError, match=field):
+    with Session(app.state.db.engine) as session, pytest.raises(ValueError, match=field):
         AuditLog(session).append(actor=SYSTEM, entity_id="x", before=None, after=None, now=datetime.now(UTC), **fields)
     assert audit_count() == before

@@ -227,7 +227,7 @@ def cors_client(db_url):
     app = create_app(Settings(database_url=db_url, cors_origins="https://ledger.example.gov.cn, https://b.example"))
     with TestClient(app, raise_server_exceptions=False) as c:
         yield c
-    app.state.engine.dispose()
+    app.state.db.engine.dispose()
 
 
 def test_cors_allows_configured_origins_only(cors_client):

@@ -500,7 +500,7 @@ def test_a_ledger_export_imports_into_an_empty_database_as_the_same_ledger(
             assert r.status_code == 200, r.text
             imported = other.get(f"{API}/ledger", params={"period": "2026"}, headers=other_admin).json()
             cancelled = [p for p in other.get(P, headers=other_admin).json()["items"] if p["stage"] == "cancelled"]
-        app.state.engine.dispose()
+        app.state.db.engine.dispose()
     finally:
         databases.drop(url)
     assert _comparable(imported) == _comparable(original)
@@ -531,7 +531,7 @@ def test_a_ledger_export_of_a_part_of_the_year(client, admin, ledger_projects, d
             other_admin = make_admin_token(app)
             _make_reference(other, other_admin)
             report = upload(other, other_admin, export, "q2.xlsx", dry_run=True).json()
-        app.state.engine.dispose()
+        app.state.db.engine.dispose()
     finally:
         databases.drop(url)
     assert {(e["sheet"], e["row"], e["type"]) for e in report["errors"]} == {("新投产", 2, "missing_milestone")}

@@ -258,11 +258,11 @@ def test_progress_queries_do_not_grow_with_chains_or_projects(client, app, admin
 
     def queries(url: str) -> int:
         statements.clear()
-        event.listen(app.state.engine, "before_cursor_execute", count)
+        event.listen(app.state.db.engine, "before_cursor_execute", count)
         try:
             assert client.get(url, headers=admin).status_code == 200
         finally:
-            event.remove(app.state.engine, "before_cursor_execute", count)
+            event.remove(app.state.db.engine, "before_cursor_execute", count)
         return len(statements)
 
     city, chain = queries(f"{API}/plans/{YEAR}/progress"), queries(plan_url(tail="/progress"))

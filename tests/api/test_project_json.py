@@ -38,7 +38,7 @@ def varied(client, admin, reference, new_project, move, execute_sql) -> list[str
 
 
 def test_project_json_is_the_models_serialisation(app, sessions, varied):
-    with transaction(sessions, write=False) as session, reader(app.state.engine) as r:
+    with transaction(sessions, write=False) as session, reader(app.state.db.engine) as r:
         for project_id in varied:
             for row in (ProjectQueries(r).row(project_id), session.get(Project, project_id)):  # record, ORM object
                 document = project_json(row)

@@ -59,7 +59,7 @@ FILTERS = [
 
 def test_a_record_is_the_core_row(app, sessions, mixed):
     table = Project.__table__
-    with transaction(sessions, write=False) as session, reader(app.state.engine) as r:
+    with transaction(sessions, write=False) as session, reader(app.state.db.engine) as r:
         for project_id in mixed:
             core = session.execute(select(table).where(table.c.id == project_id)).one()
             record = ProjectQueries(r).row(project_id)
@@ -73,7 +73,7 @@ def test_a_record_is_the_core_row(app, sessions, mixed):
 
 @pytest.mark.parametrize("f", FILTERS, ids=repr)
 def test_every_filter_shape_reads_the_orm_page(app, sessions, mixed, f):
-    with transaction(sessions, write=False) as session, reader(app.state.engine) as r:
+    with transaction(sessions, write=False) as session, reader(app.state.db.engine) as r:
         # The same statement run by SQLAlchemy's ORM execution: the reference the driver's cursor must match.
         expected = [p.id for p in session.scalars(apply_project_filter(select(Project), f).order_by(Project.id))]
         assert [p.id for p in ProjectQueries(r).page(f, after=None, limit=500)] == expected
@@ -82,7 +82,7 @@ def test_every_filter_shape_reads_the_orm_page(app, sessions, mixed, f):
 
 
 def test_a_shape_is_compiled_once_per_dialect(app, mixed):
-    engine = app.state.engine
+    engine = app.state.db.engine
     with reader(engine) as r:
         ProjectQueries(r).page(ProjectFilter(chain="OPTICS"), after=None, limit=5)
         compiled = dict(statements(engine.dialect))
@@ -95,19 +95,19 @@ def test_revoked_and_unknown_tokens_are_not_live(app, sessions, admin, execute_s
     with transaction(sessions, write=False) as session:
         token = session.scalars(select(ApiToken).where(ApiToken.revoked_at.is_(None))).first()
     assert token is not None
-    with reader(app.state.engine) as r:
+    with reader(app.state.db.engine) as r:
         assert live_token(r, token.token_hash).id == token.id
         assert live_token(r, "0" * 64) is None
     execute_sql("UPDATE api_token SET revoked_at = created_at WHERE id = :id", id=token.id)
-    with reader(app.state.engine) as r:
+    with reader(app.state.db.engine) as r:
         assert live_token(r, token.token_hash) is None
 
 
 def test_a_read_opens_no_transaction(app, admin):
     """A single-statement read is one round trip: no BEGIN before it (PostgreSQL: autocommit connections of
     their own) and so nothing to roll back when its connection goes back to the pool."""
-    engine = app.state.reads_engine
-    assert engine is (app.state.inline_engine or app.state.engine) if not IS_POSTGRES else engine is not app.state.engine
+    engine = app.state.db.reads_engine
+    assert engine is (app.state.db.inline_engine or app.state.db.engine) if not IS_POSTGRES else engine is not app.state.db.engine
     raw = engine.raw_connection()
     try:
         cursor = raw.cursor()
@@ -187,10 +187,10 @@ def test_the_ledger_is_compiled_once_per_shape_and_reads_in_the_sessions_transac
     with transaction(sessions, write=False) as session:
         q = LedgerQueries(session)
         q.totals(ProjectFilter(chain="OPTICS"), *WIDE)
-        before = dict(statements(app.state.engine.dialect))
+        before = dict(statements(app.state.db.engine.dialect))
         counts = [q.totals(ProjectFilter(chain=c), date(2025, y, 1), date(2026, 12, 31))[0] for c, y in
                   (("OPTICS", 1), ("ICT", 2), ("NOPE", 3))]
-        assert statements(app.state.engine.dialect) == before
+        assert statements(app.state.db.engine.dialect) == before
         assert session.in_transaction()  # the statements ran on the session's own connection
     assert counts[2] is None or counts[2] == 0
     assert counts[0] >= 1

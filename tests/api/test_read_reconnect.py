@@ -13,12 +13,12 @@ pytestmark = pytest.mark.skipif(not IS_POSTGRES, reason="the reads pool without 
 
 def _terminate_reads_connections(app) -> int:  # noqa: ANN001
     """Ends, server side, every backend of the reads pool (each connection the pool holds right now)."""
-    pool = app.state.reads_engine.pool
-    held = [app.state.reads_engine.raw_connection() for _ in range(pool.checkedin())]
+    pool = app.state.db.reads_engine.pool
+    held = [app.state.db.reads_engine.raw_connection() for _ in range(pool.checkedin())]
     pids = [c.driver_connection.info.backend_pid for c in held]
     for connection in held:
         connection.close()
-    with app.state.engine.connect() as conn:
+    with app.state.db.engine.connect() as conn:
         for pid in pids:
             conn.execute(text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": pid})
     return len(pids)
@@ -27,7 +27,7 @@ def _terminate_reads_connections(app) -> int:  # noqa: ANN001
 def test_reads_survive_their_connections_being_closed(app, client, admin, new_project):
     from service.db.engine import RETRY_READS
 
-    assert getattr(app.state.reads_engine, RETRY_READS) and not app.state.reads_engine.pool._pre_ping  # noqa: SLF001
+    assert getattr(app.state.db.reads_engine, RETRY_READS) and not app.state.db.reads_engine.pool._pre_ping  # noqa: SLF001
     project = new_project()
     for _ in range(3):  # several connections into the pool
         assert client.get(f"{P}/{project['id']}", headers=admin).status_code == 200
@@ -49,7 +49,7 @@ def test_other_errors_are_not_retried(app):
 
     from service.db.raw import reader
 
-    with reader(app.state.reads_engine) as r:
+    with reader(app.state.db.reads_engine) as r:
         connection = r._connection  # noqa: SLF001
         with pytest.raises(psycopg.errors.DivisionByZero):
             r.first(None, lambda: select(literal_column("1/0")))

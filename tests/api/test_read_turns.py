@@ -1,5 +1,5 @@
 """Single-statement reads in worker threads take turns, ``read_concurrency`` at a time per process
-(service/deps.py: read_limiter). On a SQLite file they run on the event loop instead (tests/api/test_inline_reads.py),
+(service/db/database.py: read_limiter). On a SQLite file they run on the event loop instead (tests/api/test_inline_reads.py),
 so the turns are PostgreSQL's."""
 
 from __future__ import annotations
@@ -47,10 +47,10 @@ class Gate:
 
 @pytest.mark.skipif(not IS_POSTGRES, reason="on a SQLite file these reads run on the event loop, not in threads")
 def test_token_lookups_take_turns(client, admin, monkeypatch):
-    from service import deps
+    from service.usecases import auth
 
-    gate = Gate(deps.live_token)
-    monkeypatch.setattr(deps, "live_token", gate)
+    gate = Gate(auth.authenticate)
+    monkeypatch.setattr(auth, "authenticate", gate)
     with ThreadPoolExecutor(6) as pool:
         calls = [pool.submit(client.get, "/api/v1/me", headers=admin) for _ in range(6)]
         try:

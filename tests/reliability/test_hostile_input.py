@@ -220,8 +220,8 @@ def hostile(databases) -> Iterator[tuple[Any, dict[str, str], sessionmaker]]:  #
     admin = add_token(url, "admin", name="hostile-admin")
     with TestClient(app, raise_server_exceptions=False) as client:
         seed_reference(client, admin)
-        yield client, admin, app.state.sessions
-    app.state.engine.dispose()
+        yield client, admin, app.state.db.sessions
+    app.state.db.engine.dispose()
     databases.drop(url)
 
 

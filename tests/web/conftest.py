@@ -80,7 +80,7 @@ def db_url(databases, seeded_template: str) -> Iterator[str]:
 
 def create_token(app, role: str, chains: list[str] | None = None, name: str | None = None) -> str:  # noqa: ANN001
     token = f"test_{uuid.uuid4().hex}"
-    with transaction(app.state.sessions, write=True) as session:
+    with transaction(app.state.db.sessions, write=True) as session:
         TokenRepo(session).add(ApiToken(name=name or f"{role}-web", role=role, token_hash=hash_token(token),
                                         chains=json.dumps(chains or []), created_at=datetime.now(UTC)))
     return token
@@ -165,7 +165,7 @@ def live_server(settings) -> Iterator[LiveServer]:  # noqa: ANN001
     yield LiveServer(url=f"http://127.0.0.1:{port}", app=app)
     server.should_exit = True
     thread.join(10)
-    app.state.engine.dispose()
+    app.state.db.engine.dispose()
 
 
 def _unavailable(reason: str) -> None:
