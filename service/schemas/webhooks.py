@@ -21,8 +21,10 @@ def _unique(values: list[str]) -> list[str]:
 
 
 class WebhookCreate(Input):
-    url: Url = Field(description="http(s) URL of the receiver. Private and loopback addresses are allowed, the "
-                     "service's own address is not; `LEDGER_WEBHOOK_ALLOWED_HOSTS`, when set, restricts hosts.",
+    url: Url = Field(description="http(s) URL of the receiver: a valid host name (IDNA) or IP literal. Private "
+                     "and loopback addresses are allowed; the service's own address, link-local and cloud-metadata "
+                     "addresses and names, multicast and unspecified addresses are not (in any spelling); "
+                     "`LEDGER_WEBHOOK_ALLOWED_HOSTS`, when set, restricts hosts.",
                      examples=["https://receiver.example.cn/hooks/ledger"])
     events: Annotated[list[EventPattern], Field(min_length=1, max_length=64), AfterValidator(_unique)] = Field(
         description="Event types (the audit action names: `project.created`, `project.transitioned`, "

@@ -149,6 +149,9 @@ def test_other_roles_may_not_touch_webhooks(client, make_token, admin, reference
     ("http://testserver/hook", "itself"),  # the Host this request reached
     ("http://TestServer:80/hook", "itself"),
     ("http://127.0.0.1:80/hook", "itself"),  # this machine, on the port the service listens on
+    ("http://0x7f.1:80/hook", "itself"),  # the same, in another spelling
+    ("http://169.254.169.254/latest/meta-data/", "link-local"),  # more in tests/security
+    ("http://metadata.google.internal/", "metadata"),
 ])
 def test_bad_destinations_are_422(client, admin, reference, unchanged, url, fragment):
     with unchanged():
