@@ -171,7 +171,8 @@ def create_webhook(
     secret = _secret()
     row = WebhookSubscription(
         id=new_id(ctx.now), url=data.url, events=json.dumps(data.events), description=data.description,
-        secret=secret, created_by=ctx.actor.name, created_at=ctx.now, updated_at=ctx.now,
+        secret=secret, created_by=ctx.actor.name, created_by_role=ctx.actor.role.value, created_at=ctx.now,
+        updated_at=ctx.now,
     )
     WebhookRepo(session).add(row)
     audit(session, ctx, action="webhook.created", entity="webhook", entity_id=row.id, before=None,

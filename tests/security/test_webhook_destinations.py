@@ -5,7 +5,8 @@ Each finding is replayed against the API and the delivery worker:
   malformed host names (NUL, a 300-character label, a lone ``xn--``): now 422 with a field-level problem, and
   nothing written (no subscription, no audit event, no outbox row);
 - the address check ran only at registration, so DNS rebinding passed it: the worker now resolves and checks
-  before every send, through a resolver these tests replace by a stub, and connects to the checked address.
+  before every send, through a resolver these tests replace by a stub, and connects to the checked address;
+- an ``integration`` subscriber to ``*`` received the before/after of every entity: now only of projects.
 
 No test traffic leaves 127.0.0.1 (``loopback_only`` fails a test that tries); refused addresses are only ever
 named, by URLs and by the resolver stub.
@@ -13,6 +14,7 @@ named, by URLs and by the resolver stub.
 
 from __future__ import annotations
 
+import json
 import ssl
 
 import pytest
@@ -261,3 +263,57 @@ def test_https_goes_to_the_checked_address_with_sni_and_verification_for_the_nam
     [hit] = tls_capture.hits
     assert hit.sni == "hooks.example.test" and hit.host == f"hooks.example.test:{tls_capture.port}"
     assert set(loopback_only) == {("127.0.0.1", tls_capture.port)}
+
+
+# ---------------------------------------------------------------- what a subscriber sees
+
+
+WEIGHTS = {"indicators": 0.5, "tasks": 0.125, "dispatch": 0.125, "problems": 0.125, "inspection": 0.125}
+
+
+def _payloads(client, headers, hook_id: str) -> dict[str, dict]:
+    r = client.get(f"{W}/{hook_id}/deliveries", params={"limit": 500}, headers=headers)
+    assert r.status_code == 200, r.text
+    return {d["event_type"]: d["payload"] for d in r.json()["items"]}
+
+
+def test_an_integration_subscriber_gets_no_before_after_of_other_entities(
+        client, admin, make_token, reference, new_project, sessions, db_url, capture):
+    integration = make_token("integration")
+    scoped = client.post(W, json={"url": f"http://127.0.0.1:{capture.port}/i", "events": ["*"]},
+                         headers=integration)
+    full = client.post(W, json={"url": f"http://127.0.0.1:{capture.port}/admin", "events": ["*"]}, headers=admin)
+    assert scoped.status_code == full.status_code == 201
+    assert scoped.json()["created_by_role"] == "integration" and full.json()["created_by_role"] == "admin"
+    r = client.put(f"{API}/appraisals/2026/weights", json=WEIGHTS, headers=admin)
+    assert r.status_code in (200, 201), r.text
+    project = new_project()
+
+    mine = _payloads(client, integration, scoped.json()["id"])
+    weights = mine["appraisal.weights_set"]
+    assert weights["data"] == {"seq": weights["data"]["seq"], "entity": "appraisal", "entity_id": "2026",
+                               "redacted": True}
+    assert "before" not in json.dumps(weights) and "0.5" not in json.dumps(weights)
+    assert mine["project.created"]["data"]["after"]["name"] == project["name"]  # projects: readable, whole
+
+    # The admin's subscription gets the whole event ...
+    admins = _payloads(client, admin, full.json()["id"])
+    assert admins["appraisal.weights_set"]["data"]["after"]["weights"]["indicators"] == 0.5
+    # ... but an integration token reading that subscription's deliveries sees them cut the same way.
+    seen = _payloads(client, integration, full.json()["id"])
+    assert seen["appraisal.weights_set"]["data"]["redacted"] is True
+    assert "after" not in seen["appraisal.weights_set"]["data"]
+    assert seen["project.created"]["data"]["after"]["name"] == project["name"]
+
+    # And what reaches the integration's receiver is the cut body (the admin's receiver gets it whole).
+    worker = _worker(sessions, db_url, StubResolver())
+    try:
+        wait_for(lambda: (worker.run_once(), len(capture.hits) >= 7)[1], what="four deliveries and three")
+    finally:
+        worker.close()
+    assert {h.body["type"]: h.body for h in capture.hits if h.path == "/admin"}["appraisal.weights_set"][
+        "data"]["after"]["weights"]["indicators"] == 0.5
+    sent = {h.body["type"]: h.body for h in capture.hits if h.path == "/i"}
+    assert sent["appraisal.weights_set"]["data"] == mine["appraisal.weights_set"]["data"]  # cut: no after
+    assert sent["webhook.created"]["data"].get("redacted") is True  # a webhook is not a project either
+    assert sent["project.created"]["data"]["after"]["name"] == project["name"]
