@@ -160,9 +160,11 @@ def respond(
     status_code: int = 200,
     version: int | None = None,
     headers: dict[str, str] | None = None,
+    stored: BaseModel | dict[str, Any] | None = None,
 ) -> Response:
     """``json_response``; when the request carried an Idempotency-Key, this exact response is also stored in
-    the same transaction as the write it answers."""
+    the same transaction as the write it answers — or ``stored`` instead, when given (the same answer without
+    what must be shown only once, such as a secret: replays then repeat ``stored``)."""
     out = _headers(version, headers)
     response = json_response(model, status_code=status_code, headers=out)
     record_id = getattr(request.state, "idempotency_record", None)
@@ -171,7 +173,7 @@ def respond(
         if record is not None:
             record.state = "done"
             record.response_status = status_code
-            record.response_body = response.body.decode()
+            record.response_body = (response if stored is None else json_response(stored)).body.decode()
             record.response_headers = orjson.dumps(out).decode()
             session.flush()
             request.state.idempotency_done = True

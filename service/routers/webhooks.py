@@ -19,6 +19,7 @@ from service.schemas.webhooks import (
     WebhookCreated,
     WebhookRead,
     delivery_read,
+    webhook_created,
     webhook_read,
 )
 from service.usecases import webhooks as uc
@@ -99,13 +100,16 @@ def _own_origins(request: Request) -> tuple[list[uc.Origin], list[int]]:
 @router.post("/webhooks", status_code=201, response_model=WebhookCreated, operation_id="create_webhook",
              responses=responses(400, 401, 403, 422),
              description="Subscribes `url` to `events`. The answer carries the signing `secret` once "
-             "(`whsec_<base64>`; an Idempotency-Key replay repeats it). " + DESTINATION_RULES + "Subscriptions are shared by every admin and integration token; "
+             "(`whsec_<base64>`). The secret is not kept for replays: an Idempotency-Key replay answers the same "
+             "201 with `\"secret\": null` (if the first answer was lost, delete the subscription and create "
+             "another). " + DESTINATION_RULES + "Subscriptions are shared by every admin and integration token; "
              "the role of the token that creates one decides what its events show (below). " + DELIVERY_NOTE)
 def create_webhook(request: Request, body: WebhookCreate, session: SessionDep, ctx: CtxDep) -> Response:
     own, ports = _own_origins(request)
     row, secret = uc.create_webhook(session, ctx=ctx, data=body, own=own, server_ports=ports,
                                     allowed_hosts=settings_of(request).webhook_allowed_host_list)
-    return respond(request, session, webhook_read(row, secret=secret), status_code=201, version=row.version)
+    return respond(request, session, webhook_created(row, secret=secret), status_code=201, version=row.version,
+                   stored=webhook_created(row, secret=None))
 
 
 @router.get("/webhooks", response_model=Page[WebhookRead], operation_id="list_webhooks",

@@ -49,8 +49,10 @@ class WebhookRead(BaseModel):
 
 
 class WebhookCreated(WebhookRead):
-    secret: str = Field(description="The signing secret (`whsec_<base64>`, Standard Webhooks). Shown only in "
-                        "this response: store it now.")
+    secret: str | None = Field(description="The signing secret (`whsec_<base64>`, Standard Webhooks). Shown only "
+                               "in this response: store it now. `null` when the answer is an Idempotency-Key replay "
+                               "(the secret is not kept for replays; delete the subscription and create another if "
+                               "the first answer was lost).")
 
 
 class DeliveryStatus(StrEnum):
@@ -97,9 +99,13 @@ def _webhook_fields(row: Any) -> dict[str, Any]:
             "created_at": row.created_at, "updated_at": row.updated_at}
 
 
-def webhook_read(row: Any, *, secret: str | None = None) -> WebhookRead | WebhookCreated:
-    fields = _webhook_fields(row)
-    return WebhookCreated(**fields, secret=secret) if secret is not None else WebhookRead(**fields)
+def webhook_read(row: Any) -> WebhookRead:
+    return WebhookRead(**_webhook_fields(row))
+
+
+def webhook_created(row: Any, *, secret: str | None) -> WebhookCreated:
+    """The answer to a create: with the secret, or (``secret=None``) as stored for Idempotency-Key replays."""
+    return WebhookCreated(**_webhook_fields(row), secret=secret)
 
 
 def delivery_read(row: Any, attempts: list[Any], *, reader_role: str) -> DeliveryRead:

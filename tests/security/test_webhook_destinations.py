@@ -6,7 +6,8 @@ Each finding is replayed against the API and the delivery worker:
   nothing written (no subscription, no audit event, no outbox row);
 - the address check ran only at registration, so DNS rebinding passed it: the worker now resolves and checks
   before every send, through a resolver these tests replace by a stub, and connects to the checked address;
-- an ``integration`` subscriber to ``*`` received the before/after of every entity: now only of projects.
+- an ``integration`` subscriber to ``*`` received the before/after of every entity: now only of projects;
+- the signing secret sat in plaintext in the stored idempotency response for 24 h: now stored without it.
 
 No test traffic leaves 127.0.0.1 (``loopback_only`` fails a test that tries); refused addresses are only ever
 named, by URLs and by the resolver stub.
@@ -317,3 +318,24 @@ def test_an_integration_subscriber_gets_no_before_after_of_other_entities(
     assert sent["appraisal.weights_set"]["data"] == mine["appraisal.weights_set"]["data"]  # cut: no after
     assert sent["webhook.created"]["data"].get("redacted") is True  # a webhook is not a project either
     assert sent["project.created"]["data"]["after"]["name"] == project["name"]
+
+
+# ---------------------------------------------------------------- the secret and the idempotency record
+
+
+def test_the_stored_idempotency_response_holds_no_secret(client, admin, reference, execute_sql, subscriptions):
+    headers = {**admin, "Idempotency-Key": "hook-1"}
+    body = {"url": "http://10.0.0.1/h", "events": ["project.created"]}
+    first = client.post(W, json=body, headers=headers)
+    assert first.status_code == 201, first.text
+    secret = first.json()["secret"]
+    assert secret.startswith("whsec_")
+    [(stored,)] = execute_sql("SELECT response_body FROM idempotency_record WHERE key = 'hook-1'")
+    assert secret not in stored and secret[6:] not in stored
+    assert json.loads(stored)["secret"] is None and json.loads(stored)["id"] == first.json()["id"]
+
+    replay = client.post(W, json=body, headers=headers)
+    assert replay.status_code == 201 and replay.headers["idempotent-replayed"] == "true"
+    assert replay.json() == {**first.json(), "secret": None}  # the same answer, without the secret
+    assert replay.headers["etag"] == first.headers["etag"]
+    assert subscriptions() == 1
