@@ -164,7 +164,7 @@ class Destination:
 
     @property
     def host_header(self) -> str:
-        """The ``Host`` header (and the name TLS verifies, without the port)."""
+        """The ``Host`` header: the host as registered (canonical), with the port unless it is the default."""
         host = f"[{self.host}]" if isinstance(self.ip, ipaddress.IPv6Address) else self.host
         return host if self.port == _DEFAULT_PORTS[self.scheme] else f"{host}:{self.port}"
 
@@ -210,7 +210,8 @@ def parse_destination(url: str) -> Destination:
                                      "brackets: http://[2001:db8::1]:8080/).")
         host, ip = normalize_host(host_text)
     if port_text and not (port_text.isascii() and port_text.isdigit() and 1 <= int(port_text) <= 65535):
-        raise RefusedDestination(f"Not a valid URL: the port must be a number from 1 to 65535, not '{port_text}'.")
+        raise RefusedDestination(
+            f"Not a valid URL: the port must be a number from 1 to 65535, not '{_shown(port_text, 20)}'.")
     port = int(port_text) if port_text else _DEFAULT_PORTS[scheme]
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     return Destination(scheme=scheme, host=host, port=port, target=target, ip=ip)

@@ -144,6 +144,7 @@ def test_parse_destination_accepts(url, host, ip, port, target):
     ("http://receiver.example.cn:99999/h", "port"),
     ("http://receiver.example.cn:0/h", "port"),
     ("http://receiver.example.cn:8o/h", "port"),
+    ("http://receiver.example.cn:" + "9" * 1500 + "/h", "port"),
     ("http://a\x00b.example.cn/h", "control"),
     ("http://receiver.example.cn\x00/h", "control"),
     ("http://receiver.exa\tmple.cn/h", "control"),  # urllib would silently drop the tab
