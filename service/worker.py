@@ -6,12 +6,22 @@ One loop per worker (a thread inside ``chain-ledger serve``, or ``chain-ledger w
 can still be running), send them in parallel (at most one per subscription and entity, so order holds) with
 no transaction open, then record each attempt in its own short transaction. Nothing waits on the network
 while holding a database lock: SQLite's single writer stays free for the API.
+
+Before each send the destination is checked again (SPEC §7): the URL by the same rules as at registration, the
+host against LEDGER_WEBHOOK_ALLOWED_HOSTS, and every address the host name resolves to *now* against the
+address policy (``service/domain/webhooks.py``). The request then goes to an address that was checked — the URL
+names the IP, the ``Host`` header and, for https, SNI and certificate verification keep the host name — so DNS
+cannot answer differently between the check and the connection (rebinding). A refused destination is a failed
+attempt whose error says why; nothing is sent, and it is retried (DNS may be fixed) until it is dead, like any
+other failure. Connections are not kept alive between sends: a pooled connection would be shared by every host
+name on one address, and TLS verified only the first name.
 """
 
 from __future__ import annotations
 
 import os
 import socket
+import ssl
 import threading
 import time
 import uuid
@@ -27,8 +37,9 @@ from service import __version__
 from service.config import Settings
 from service.db.engine import transaction
 from service.db.webhooks import Claimed, Outbox
-from service.domain.webhooks import host_allowed, message_id, retry_delay
+from service.domain.webhooks import RefusedDestination, message_id, retry_delay
 from service.logging import get_logger
+from service.usecases.webhooks import Resolver, check_destination, resolve_host
 
 log = get_logger(__name__)
 ATTEMPTS = Counter("ledger_webhook_attempts_total", "Webhook delivery attempts", ["outcome"])
@@ -46,15 +57,22 @@ def _clean(text: str, limit: int = EXCERPT_CHARS) -> str:
 
 
 class DeliveryWorker:
-    def __init__(self, sessions: sessionmaker[Session], settings: Settings, *, name: str | None = None):
+    """``resolver`` looks host names up (the system resolver unless a test gives a stub); ``verify`` is httpx's
+    TLS verification (its default CA bundle unless an ``ssl.SSLContext`` is given, e.g. a private CA in tests)."""
+
+    def __init__(
+        self, sessions: sessionmaker[Session], settings: Settings, *, name: str | None = None,
+        resolver: Resolver | None = None, verify: ssl.SSLContext | bool = True,
+    ):
         self.sessions = sessions
         self.settings = settings
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.resolve = resolver or resolve_host
         timeout = settings.webhook_timeout_seconds
         self.lease = timedelta(seconds=max(settings.webhook_lease_seconds, 4 * timeout + 5))
         self._client = httpx.Client(
-            timeout=httpx.Timeout(timeout), follow_redirects=False, trust_env=False,
-            limits=httpx.Limits(max_connections=settings.webhook_concurrency * 2),
+            timeout=httpx.Timeout(timeout), follow_redirects=False, trust_env=False, verify=verify,
+            limits=httpx.Limits(max_connections=settings.webhook_concurrency * 2, max_keepalive_connections=0),
             headers={"user-agent": f"chain-ledger-webhooks/{__version__}"},
         )
         self._pool = ThreadPoolExecutor(max_workers=settings.webhook_concurrency, thread_name_prefix="webhook-send")
@@ -131,29 +149,42 @@ class DeliveryWorker:
                  seq=c.event_seq, ok=ok, status_code=status, error=error, duration_ms=duration_ms, status=final)
 
     def _send(self, c: Claimed, now: datetime) -> tuple[bool, int | None, str | None, str | None]:
-        """POST the signed body: (delivered, HTTP status, error, start of the answer)."""
-        host = httpx.URL(c.url).host
-        if not host_allowed(host, self.settings.webhook_allowed_host_list):
-            return False, None, f"host '{host}' is not in LEDGER_WEBHOOK_ALLOWED_HOSTS", None
+        """Check the destination, then POST the signed body to a checked address: (delivered, HTTP status,
+        error, start of the answer)."""
+        try:
+            dest, addresses = check_destination(c.url, allowed_hosts=self.settings.webhook_allowed_host_list,
+                                                resolve=self.resolve)
+        except RefusedDestination as exc:
+            return False, None, _clean(f"destination refused, nothing sent: {exc}"), None
         msg_id = message_id(c.event_seq)
         headers = {
+            "host": dest.host_header,
             "content-type": "application/json",
             "webhook-id": msg_id,
             "webhook-timestamp": str(int(now.timestamp())),
             "webhook-signature": Webhook(c.secret).sign(msg_id, now, c.payload),
         }
+        # TLS: the handshake names (SNI) and verifies the host name, not the address the URL now holds.
+        extensions = {"sni_hostname": dest.host} if dest.scheme == "https" and dest.ip is None else None
         deadline = time.monotonic() + 2 * self.settings.webhook_timeout_seconds
-        try:
-            with self._client.stream("POST", c.url, content=c.payload.encode(), headers=headers) as r:
-                head = b""
-                for chunk in r.iter_bytes():  # only the start of the answer, within a deadline
-                    head += chunk
-                    if len(head) >= _READ_LIMIT or time.monotonic() > deadline:
-                        break
-        except httpx.TimeoutException as exc:
-            return False, None, f"timeout ({type(exc).__name__})", None
-        except httpx.HTTPError as exc:
-            return False, None, _clean(f"{type(exc).__name__}: {exc}"), None
+        for index, address in enumerate(addresses):
+            try:
+                with self._client.stream("POST", dest.url_for(address), content=c.payload.encode(),
+                                         headers=headers, extensions=extensions) as r:
+                    head = b""
+                    for chunk in r.iter_bytes():  # only the start of the answer, within a deadline
+                        head += chunk
+                        if len(head) >= _READ_LIMIT or time.monotonic() > deadline:
+                            break
+                break
+            except httpx.ConnectError as exc:  # not reached at this address: try the next checked one
+                if index + 1 < len(addresses) and time.monotonic() < deadline:
+                    continue
+                return False, None, _clean(f"{type(exc).__name__}: {exc}"), None
+            except httpx.TimeoutException as exc:
+                return False, None, f"timeout ({type(exc).__name__})", None
+            except httpx.HTTPError as exc:
+                return False, None, _clean(f"{type(exc).__name__}: {exc}"), None
         excerpt = _clean(head.decode("utf-8", errors="replace")) or None
         if 200 <= r.status_code < 300:
             return True, r.status_code, None, excerpt

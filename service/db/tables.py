@@ -402,6 +402,7 @@ class WebhookSubscription(SQLModel, table=True):
     description: str | None = Field(default=None, max_length=200)
     secret: str = Field(max_length=100)
     created_by: str = Field(max_length=100)
+    created_by_role: str = Field(max_length=16)  # what its events may show (SPEC §7, domain.webhooks.sees_event_data)
     version: int = 1
     created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     updated_at: datetime = Field(sa_type=UTCDateTime, nullable=False)

@@ -1,9 +1,11 @@
 """Webhook queries: subscriptions, the outbox (``webhook_delivery``) and its attempts.
 
 The outbox is written by ``Outbox.enqueue`` in the transaction of the audited change, one row per matching
-subscription. Workers claim due rows in short transactions — ``SELECT … FOR UPDATE SKIP LOCKED`` on PostgreSQL,
-the write lock on SQLite — and hold them with a lease (``locked_until``/``locked_by``) while the HTTP request
-runs outside any transaction. A row is due only when no earlier row of the same subscription and entity is
+subscription, holding the body as that subscription may see it (its creator's role: an ``integration``
+subscription gets events of other entities than projects without ``before``/``after``, SPEC §7). Workers claim
+due rows in short transactions — ``SELECT … FOR UPDATE SKIP LOCKED`` on PostgreSQL, the write lock on SQLite —
+and hold them with a lease (``locked_until``/``locked_by``) while the HTTP request runs outside any
+transaction. A row is due only when no earlier row of the same subscription and entity is
 still pending, which keeps per-entity order.
 """
 
@@ -25,21 +27,21 @@ from service.db.tables import (
     WebhookSubscription,
 )
 from service.db.values import rfc3339
-from service.domain.webhooks import matches
+from service.domain.webhooks import matches, visible_payload
 
 PENDING, DELIVERED, DEAD, CANCELLED = "pending", "delivered", "dead", "cancelled"
 _CACHE_KEY = "webhook_subscriptions"
 
 
-def event_body(event: AuditEvent) -> str:
-    """The JSON body of the event's webhook: ``{"type", "timestamp", "data"}`` (Standard Webhooks' shape);
+def event_payload(event: AuditEvent) -> dict:
+    """The whole webhook body of an event: ``{"type", "timestamp", "data"}`` (Standard Webhooks' shape);
     ``data`` is the audit event's data (``before``, ``after`` and extras) with its identifiers."""
     data = json.loads(event.data)
     data.update({
         "seq": event.seq, "entity": event.entity, "entity_id": event.entity_id,
         "actor": {"name": event.actor_name, "role": event.actor_role}, "request_id": event.request_id,
     })
-    return orjson.dumps({"type": event.action, "timestamp": rfc3339(event.at), "data": data}).decode()
+    return {"type": event.action, "timestamp": rfc3339(event.at), "data": data}
 
 
 class WebhookRepo:
@@ -120,29 +122,34 @@ class Outbox:
     def __init__(self, session: Session):
         self.session = session
 
-    def subscriptions(self) -> list[tuple[str, list[str]]]:
-        """Live subscriptions as ``(id, event patterns)``, read once per session (an import of thousands of rows
-        asks for every event); ``WebhookRepo`` writes drop the cached list."""
+    def subscriptions(self) -> list[tuple[str, list[str], str]]:
+        """Live subscriptions as ``(id, event patterns, creator's role)``, read once per session (an import of
+        thousands of rows asks for every event); ``WebhookRepo`` writes drop the cached list."""
         cached = self.session.info.get(_CACHE_KEY)
         if cached is None:
             rows = self.session.execute(
-                select(WebhookSubscription.id, WebhookSubscription.events)
+                select(WebhookSubscription.id, WebhookSubscription.events, WebhookSubscription.created_by_role)
                 .where(WebhookSubscription.deleted_at.is_(None))
             ).all()
-            cached = self.session.info[_CACHE_KEY] = [(r.id, json.loads(r.events)) for r in rows]
+            cached = self.session.info[_CACHE_KEY] = [(r.id, json.loads(r.events), r.created_by_role) for r in rows]
         return cached
 
     def enqueue(self, event: AuditEvent) -> int:
-        """One pending delivery per live subscription that wants ``event.action``, in the caller's transaction."""
-        targets = [sid for sid, patterns in self.subscriptions() if matches(patterns, event.action)]
+        """One pending delivery per live subscription that wants ``event.action``, in the caller's transaction,
+        each with the body its creator's role may see."""
+        targets = [(sid, role) for sid, patterns, role in self.subscriptions() if matches(patterns, event.action)]
         if not targets:
             return 0
-        body = event_body(event)
+        payload = event_payload(event)
+        bodies: dict[str, str] = {}
+        for _, role in targets:
+            if role not in bodies:
+                bodies[role] = orjson.dumps(visible_payload(payload, role=role)).decode()
         self.session.execute(insert(WebhookDelivery), [
             {"subscription_id": sid, "event_seq": event.seq, "event_type": event.action, "entity": event.entity,
-             "entity_id": event.entity_id, "payload": body, "status": PENDING, "attempts": 0,
+             "entity_id": event.entity_id, "payload": bodies[role], "status": PENDING, "attempts": 0,
              "next_attempt_at": event.at, "created_at": event.at, "updated_at": event.at}
-            for sid in targets
+            for sid, role in targets
         ])
         return len(targets)
 

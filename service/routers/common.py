@@ -155,15 +155,18 @@ def respond(
     status_code: int = 200,
     version: int | None = None,
     headers: dict[str, str] | None = None,
+    stored: BaseModel | dict[str, Any] | None = None,
 ) -> Response:
     """``json_response``; when the request claimed an Idempotency-Key, this exact response is also stored, in the
-    same transaction as the write it answers (``service/usecases/idempotency.py``)."""
+    same transaction as the write it answers (``service/usecases/idempotency.py``) — or ``stored`` instead, when
+    given (the same answer without what must be shown only once, such as a secret: replays then repeat
+    ``stored``)."""
     out = _headers(version, headers)
     response = json_response(model, status_code=status_code, headers=out)
     record_id = getattr(request.state, "idempotency_record", None)
     if record_id is not None and session is not None and 200 <= status_code < 300:
-        keys.complete(session, record_id, keys.StoredResponse(status_code, response.body.decode(),
-                                                              orjson.dumps(out).decode()))
+        body = (response if stored is None else json_response(stored)).body.decode()
+        keys.complete(session, record_id, keys.StoredResponse(status_code, body, orjson.dumps(out).decode()))
         request.state.idempotency_done = True
     return response
 

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
-from service.domain.webhooks import message_id
+from service.domain.webhooks import message_id, visible_payload
 from service.schemas.common import Input, Name
 
 Url = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
@@ -21,8 +21,10 @@ def _unique(values: list[str]) -> list[str]:
 
 
 class WebhookCreate(Input):
-    url: Url = Field(description="http(s) URL of the receiver. Private and loopback addresses are allowed, the "
-                     "service's own address is not; `LEDGER_WEBHOOK_ALLOWED_HOSTS`, when set, restricts hosts.",
+    url: Url = Field(description="http(s) URL of the receiver: a valid host name (IDNA) or IP literal. Private "
+                     "and loopback addresses are allowed; the service's own address, link-local and cloud-metadata "
+                     "addresses and names, multicast and unspecified addresses are not (in any spelling); "
+                     "`LEDGER_WEBHOOK_ALLOWED_HOSTS`, when set, restricts hosts.",
                      examples=["https://receiver.example.cn/hooks/ledger"])
     events: Annotated[list[EventPattern], Field(min_length=1, max_length=64), AfterValidator(_unique)] = Field(
         description="Event types (the audit action names: `project.created`, `project.transitioned`, "
@@ -38,14 +40,19 @@ class WebhookRead(BaseModel):
     events: list[str]
     description: str | None
     created_by: str
+    created_by_role: str = Field(description="The role of the token that created it, which decides what its "
+                                 "events show: an `integration` subscription receives events of entities other "
+                                 "than projects without their data (`data.redacted: true`).")
     version: int
     created_at: datetime
     updated_at: datetime
 
 
 class WebhookCreated(WebhookRead):
-    secret: str = Field(description="The signing secret (`whsec_<base64>`, Standard Webhooks). Shown only in "
-                        "this response: store it now.")
+    secret: str | None = Field(description="The signing secret (`whsec_<base64>`, Standard Webhooks). Shown only "
+                               "in this response: store it now. `null` when the answer is an Idempotency-Key replay "
+                               "(the secret is not kept for replays; delete the subscription and create another if "
+                               "the first answer was lost).")
 
 
 class DeliveryStatus(StrEnum):
@@ -79,25 +86,37 @@ class DeliveryRead(BaseModel):
     delivered_at: datetime | None
     last_status_code: int | None
     last_error: str | None
-    payload: dict[str, Any] = Field(description="The JSON body sent: `{type, timestamp, data}`.")
+    payload: dict[str, Any] = Field(description="The JSON body sent: `{type, timestamp, data}` (to an `integration` "
+                                    "token, events of entities other than projects show only `data.seq`, "
+                                    "`data.entity`, `data.entity_id` and `data.redacted: true`).")
     created_at: datetime
     attempts: list[AttemptRead] = Field(description="Every attempt, oldest first.")
 
 
-def webhook_read(row: Any, *, secret: str | None = None) -> WebhookRead | WebhookCreated:
-    fields = {"id": row.id, "url": row.url, "events": json.loads(row.events), "description": row.description,
-              "created_by": row.created_by, "version": row.version, "created_at": row.created_at,
-              "updated_at": row.updated_at}
-    return WebhookCreated(**fields, secret=secret) if secret is not None else WebhookRead(**fields)
+def _webhook_fields(row: Any) -> dict[str, Any]:
+    return {"id": row.id, "url": row.url, "events": json.loads(row.events), "description": row.description,
+            "created_by": row.created_by, "created_by_role": row.created_by_role, "version": row.version,
+            "created_at": row.created_at, "updated_at": row.updated_at}
 
 
-def delivery_read(row: Any, attempts: list[Any]) -> DeliveryRead:
+def webhook_read(row: Any) -> WebhookRead:
+    return WebhookRead(**_webhook_fields(row))
+
+
+def webhook_created(row: Any, *, secret: str | None) -> WebhookCreated:
+    """The answer to a create: with the secret, or (``secret=None``) as stored for Idempotency-Key replays."""
+    return WebhookCreated(**_webhook_fields(row), secret=secret)
+
+
+def delivery_read(row: Any, attempts: list[Any], *, reader_role: str) -> DeliveryRead:
+    """A delivery as ``reader_role`` may read it: the payload cut to what that role could read through the API
+    (``visible_payload``), whoever created the subscription."""
     return DeliveryRead(
         id=row.id, message_id=message_id(row.event_seq), event_seq=row.event_seq, event_type=row.event_type,
         entity=row.entity, entity_id=row.entity_id, status=row.status, attempt_count=row.attempts,
         next_attempt_at=row.next_attempt_at if row.status == DeliveryStatus.PENDING else None,
         delivered_at=row.delivered_at, last_status_code=row.last_status_code, last_error=row.last_error,
-        payload=json.loads(row.payload), created_at=row.created_at,
+        payload=visible_payload(json.loads(row.payload), role=reader_role), created_at=row.created_at,
         attempts=[AttemptRead(number=a.number, started_at=a.started_at, duration_ms=a.duration_ms,
                               outcome=a.outcome, status_code=a.status_code, error=a.error,
                               response_excerpt=a.response_excerpt) for a in attempts],

@@ -1,10 +1,13 @@
 """Webhook subscriptions (SPEC §7): create (the secret shown once), list, read, delete, deliveries, redeliver.
 
-Destinations: http(s) only; private and loopback addresses are normal receivers, but never the service itself.
-"Itself" is any of the origins the caller passes (LEDGER_PUBLIC_URL, the Host a request reached us under, the
-socket address it arrived on), compared by host name and by resolved address with the same port; on the
-service's own port, any address of this machine counts as the service. LEDGER_WEBHOOK_ALLOWED_HOSTS, when set,
-limits hosts (checked again before each send).
+Destinations (the policy's rules are ``service/domain/webhooks.py``; this module feeds them what only I/O can
+tell): http(s) only, a valid host name or IP literal; never link-local, cloud metadata, multicast or
+unspecified addresses, in any spelling, nor a name that resolves to one now; private and loopback addresses are
+normal receivers, but never the service itself. "Itself" is any of the origins the caller passes
+(LEDGER_PUBLIC_URL, the Host a request reached us under, the socket address it arrived on), compared by host
+name and by resolved address with the same port; on the service's own port, any address of this machine counts
+as the service. LEDGER_WEBHOOK_ALLOWED_HOSTS, when set, limits hosts. The delivery worker checks the host, the
+allowed hosts and every resolved address again before each send (DNS may have changed since).
 """
 
 from __future__ import annotations
@@ -27,12 +30,24 @@ from service.db.webhooks import DEAD, DELIVERED, PENDING, WebhookRepo
 from service.domain import errors as d
 from service.domain.access import Role
 from service.domain.context import Ctx
-from service.domain.webhooks import EVENT_TYPES, host_allowed, invalid_event_patterns
+from service.domain.webhooks import (
+    EVENT_TYPES,
+    Address,
+    Destination,
+    RefusedDestination,
+    checked_addresses,
+    host_allowed,
+    host_refusal,
+    invalid_event_patterns,
+    parse_destination,
+)
 from service.schemas.webhooks import WebhookCreate
 from service.usecases.common import audit
 
 MANAGERS = (Role.ADMIN, Role.INTEGRATION)
 SECRET_BYTES = 32
+#: Looks a host name up: its addresses (text) in the resolver's order, [] when it does not resolve.
+Resolver = Callable[[str], list[str]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,11 +69,13 @@ def origin_of(url: str) -> Origin | None:
     return Origin(parts.hostname.lower().rstrip("."), port or (443 if parts.scheme == "https" else 80))
 
 
-def _resolve(host: str) -> set[str]:
+def resolve_host(host: str) -> list[str]:
+    """The system resolver: every address of ``host`` (TCP), in getaddrinfo's order; [] when it fails."""
     try:
-        return {info[4][0] for info in socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)}
+        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
     except (OSError, UnicodeError):
-        return set()
+        return []
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
 def _is_this_machine(address: str) -> bool:
@@ -72,10 +89,30 @@ def _is_this_machine(address: str) -> bool:
     family = socket.AF_INET6 if ip.version == 6 else socket.AF_INET
     try:
         with socket.socket(family, socket.SOCK_STREAM) as s:
-            s.bind((address, 0))
+            s.bind((ip.compressed, 0))
         return True
     except OSError:
         return False
+
+
+def _host_checked(url: str, allowed_hosts: Iterable[str]) -> Destination:
+    dest = parse_destination(url)
+    if not host_allowed(dest.host, allowed_hosts):
+        raise RefusedDestination(f"Host '{dest.host}' is not in LEDGER_WEBHOOK_ALLOWED_HOSTS.")
+    reason = host_refusal(dest)
+    if reason:
+        raise RefusedDestination(reason)
+    return dest
+
+
+def check_destination(
+    url: str, *, allowed_hosts: Iterable[str], resolve: Resolver
+) -> tuple[Destination, list[Address]]:
+    """The policy at every send: the parsed URL and the addresses to connect to — the IP literal, or every
+    address the name resolves to now, each allowed. Raises RefusedDestination with the reason (a name that does
+    not resolve, a host not in LEDGER_WEBHOOK_ALLOWED_HOSTS, any refused address)."""
+    dest = _host_checked(url, allowed_hosts)
+    return dest, checked_addresses(dest, [] if dest.ip is not None else resolve(dest.host))
 
 
 def check_url(
@@ -84,35 +121,29 @@ def check_url(
     own: Iterable[Origin],
     server_ports: Iterable[int] = (),
     allowed_hosts: Iterable[str] = (),
-    resolve: Callable[[str], set[str]] = _resolve,
-) -> Origin:
-    """Raise InvalidInput (at ``body.url``) unless ``url`` is an acceptable destination."""
+    resolve: Resolver | None = None,
+) -> Destination:
+    """Raise InvalidInput (at ``body.url``) unless ``url`` is an acceptable destination at registration. A host
+    name that does not resolve (yet) is accepted: the worker resolves and checks it again before every send."""
+    resolve = resolve or resolve_host
+
     def bad(msg: str) -> d.InvalidInput:
         return d.InvalidInput.at(["body", "url"], msg)
 
     try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError on a bad port
-    except ValueError as exc:
-        raise bad(f"Not a valid URL: {exc}.") from exc
-    if parts.scheme not in ("http", "https"):
-        raise bad("The URL must use http or https.")
-    if not parts.hostname:
-        raise bad("The URL has no host.")
-    if parts.username is not None or parts.password is not None:
-        raise bad("Credentials in the URL are not accepted (every admin and integration token can read the URL); "
-                  "verify the signature instead.")
-    target = origin_of(url)
-    assert target is not None
-    if not host_allowed(target.host, allowed_hosts):
-        raise bad(f"Host '{target.host}' is not in LEDGER_WEBHOOK_ALLOWED_HOSTS.")
-    addresses = resolve(target.host)
+        dest = _host_checked(url, allowed_hosts)
+        resolved = [] if dest.ip is not None else resolve(dest.host)
+        if resolved:
+            checked_addresses(dest, resolved)
+    except RefusedDestination as exc:
+        raise bad(str(exc)) from None
+    addresses = {dest.ip.compressed} if dest.ip is not None else set(resolved)
     for o in own:
-        if o.port == target.port and (o.host == target.host or addresses & resolve(o.host)):
+        if o.port == dest.port and (o.host == dest.host or addresses & set(resolve(o.host))):
             raise bad("The URL points at this service itself.")
-    if target.port in set(server_ports) and any(_is_this_machine(a) for a in addresses | {target.host}):
+    if dest.port in set(server_ports) and any(_is_this_machine(a) for a in addresses):
         raise bad("The URL points at this service itself (this machine, the port it serves on).")
-    return target
+    return dest
 
 
 def _secret() -> str:
@@ -140,7 +171,8 @@ def create_webhook(
     secret = _secret()
     row = WebhookSubscription(
         id=new_id(ctx.now), url=data.url, events=json.dumps(data.events), description=data.description,
-        secret=secret, created_by=ctx.actor.name, created_at=ctx.now, updated_at=ctx.now,
+        secret=secret, created_by=ctx.actor.name, created_by_role=ctx.actor.role.value, created_at=ctx.now,
+        updated_at=ctx.now,
     )
     WebhookRepo(session).add(row)
     audit(session, ctx, action="webhook.created", entity="webhook", entity_id=row.id, before=None,

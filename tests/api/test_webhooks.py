@@ -111,6 +111,7 @@ def test_create_shows_the_secret_once(client, admin, reference, audit_count, eve
     body = r.json()
     assert body["secret"].startswith("whsec_") and len(base64.b64decode(body["secret"][6:])) == 32
     assert body["events"] == ["project.created", "project.transitioned"] and r.headers["etag"] == '"1"'
+    assert body["created_by_role"] == "admin"  # decides what its events show (tests/security)
     assert audit_count() == before + 1
     event = events(action="webhook.created")[-1]
     assert event["entity_id"] == body["id"] and body["secret"] not in json.dumps(event)
@@ -125,6 +126,7 @@ def test_admin_and_integration_manage_webhooks(client, make_token, reference, ro
     headers = make_token(role)
     created = client.post(W, json={"url": "http://10.1.2.3:9000/h", "events": ["project.*"]}, headers=headers)
     assert created.status_code == 201, created.text
+    assert created.json()["created_by_role"] == role
     assert client.get(W, headers=headers).status_code == 200
     assert client.delete(f"{W}/{created.json()['id']}", headers=headers).status_code == 204
 
@@ -149,6 +151,9 @@ def test_other_roles_may_not_touch_webhooks(client, make_token, admin, reference
     ("http://testserver/hook", "itself"),  # the Host this request reached
     ("http://TestServer:80/hook", "itself"),
     ("http://127.0.0.1:80/hook", "itself"),  # this machine, on the port the service listens on
+    ("http://0x7f.1:80/hook", "itself"),  # the same, in another spelling
+    ("http://169.254.169.254/latest/meta-data/", "link-local"),  # more in tests/security
+    ("http://metadata.google.internal/", "metadata"),
 ])
 def test_bad_destinations_are_422(client, admin, reference, unchanged, url, fragment):
     with unchanged():
