@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from service.domain import errors as d
+from service.domain import project_fields as pf
 from service.domain.periods import Period, PeriodKind
 
 LANGS = ("zh", "en")
@@ -340,25 +341,9 @@ MESSAGES: dict[str, dict[str, str]] = {
     "field.project_id": {"zh": "项目", "en": "Project"},
     "field.period": {"zh": "期间", "en": "Period"},
     "field.year": {"zh": "年度", "en": "Year"},
-    "field.chain": {"zh": "产业链", "en": "Chain"},
-    "field.district": {"zh": "区", "en": "District"},
     "field.key": {"zh": "重点项目", "en": "Key"},
-    "field.major": {"zh": "亿元以上项目", "en": "Major"},
-    "field.external_ref": {"zh": "外部编号", "en": "External ref"},
-    "field.name": {"zh": "项目名称", "en": "Name"},
-    "field.investor": {"zh": "投资方", "en": "Investor"},
-    "field.planned_investment": {"zh": "计划投资（万元）", "en": "Planned investment (万元)"},
-    "field.is_key": {"zh": "重点项目", "en": "Key project"},
-    "field.stage": {"zh": "当前阶段", "en": "Stage"},
-    "field.signed_on": {"zh": "签约日期", "en": "Signed on"},
-    "field.started_on": {"zh": "开工日期", "en": "Started on"},
-    "field.in_production_on": {"zh": "投产日期", "en": "In production on"},
-    "field.at_capacity_on": {"zh": "达产日期", "en": "At capacity on"},
-    "field.cancelled_on": {"zh": "终止日期", "en": "Cancelled on"},
-    "field.cancel_reason": {"zh": "终止原因", "en": "Cancel reason"},
-    "field.voided_at": {"zh": "作废时间", "en": "Voided at"},
-    "field.void_reason": {"zh": "作废原因", "en": "Void reason"},
-    "field.cumulative_investment": {"zh": "累计完成投资（万元）", "en": "Cumulative investment (万元)"},
+    # A project's fields are labelled by their one definition (service/domain/project_fields.py).
+    **{f"field.{f.name}": {"zh": f.zh, "en": f.en} for f in pf.FIELDS},
 }
 
 
