@@ -19,6 +19,7 @@ from starlette.responses import Response
 
 from service.domain import errors as d
 from service.logging import get_logger
+from service.routers.common import PATTERN_MESSAGES
 
 PROBLEM_JSON = "application/problem+json"
 log = get_logger(__name__)
@@ -78,8 +79,10 @@ def problem(
 def _clean_validation_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for e in errors:
-        item = {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
-        out.append(item)
+        msg = str(e.get("msg", ""))
+        if e.get("type") == "string_pattern_mismatch":  # say what the value should be, not the regular expression
+            msg = PATTERN_MESSAGES.get(str((e.get("ctx") or {}).get("pattern", "")), msg)
+        out.append({"loc": list(e.get("loc", ())), "msg": msg, "type": str(e.get("type", ""))})
     return out
 
 
@@ -100,6 +103,10 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> Re
             "The request body is not valid JSON: " + "; ".join(e["msg"] for e in errors if e["type"] == "json_invalid"),
             instance=request.url.path, errors=errors,
         )
+    if errors and all(e["type"] == "missing" and e["loc"] == ["header", "If-Match"] for e in errors):
+        # SPEC §1: a PATCH without If-Match is 428, whatever the schema's "required" makes the framework say.
+        return problem(428, "precondition-required", "If-Match required",
+                       'Send If-Match: "<version>" (the ETag you read).', instance=request.url.path)
     where = ", ".join(".".join(str(p) for p in e["loc"]) for e in errors[:5])
     return problem(
         422, "validation-error", "Invalid input", f"{len(errors)} invalid field(s): {where}.",

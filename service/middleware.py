@@ -9,8 +9,8 @@ from urllib.parse import unquote_plus
 
 import orjson
 import structlog
-from prometheus_client import Counter, Histogram
 from fastapi import HTTPException
+from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.logging import get_logger

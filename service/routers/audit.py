@@ -11,7 +11,16 @@ from starlette.responses import Response
 from service.deps import SessionDep, require_roles
 from service.domain.access import Role
 from service.errors import responses
-from service.routers.common import SEQ_MAX, Cursor, Instant, Limit, cursor_values, json_response, next_cursor
+from service.routers.common import (
+    BY_NUMBER,
+    SEQ_MAX,
+    Instant,
+    Limit,
+    NumberCursor,
+    cursor_values,
+    json_response,
+    next_cursor,
+)
 from service.schemas.audit import AuditActor, AuditEventRead, VerifyRead
 from service.schemas.common import Page
 from service.usecases import audit as uc
@@ -39,10 +48,10 @@ def list_audit_events(
     action: Annotated[str | None, Query(max_length=64)] = None,
     since: Annotated[Instant | None, Query(description="RFC 3339 with offset; events at or after it.")] = None,
     until: Annotated[Instant | None, Query(description="RFC 3339 with offset; events before it.")] = None,
-    cursor: Cursor = None,
+    cursor: NumberCursor = None,
     limit: Limit = 50,
 ) -> Response:
-    position = cursor_values(cursor, 1, types=(int,))
+    position = cursor_values(cursor, BY_NUMBER)
     start = max(after or 0, int(position[0])) if position else after
     rows = uc.list_events(session, after=start, entity=entity, entity_id=entity_id, action=action, since=since,
                           until=until, limit=limit + 1)

@@ -13,7 +13,8 @@ from service.domain.access import Role
 from service.errors import responses
 from service.usecases import audit_export as uc
 
-router = APIRouter(tags=["audit"], dependencies=[require_roles(Role.ADMIN, Role.AUDITOR, action="export the audit log")])
+router = APIRouter(tags=["audit"],
+                   dependencies=[require_roles(Role.ADMIN, Role.AUDITOR, action="export the audit log")])
 
 
 class ExportFormat(StrEnum):

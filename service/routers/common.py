@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import base64
-import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -16,10 +15,9 @@ from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from service.domain import errors as d
-from service.domain.audit_chain import canonical_json
+from service.domain.versions import IfMatch as EntityTags
 from service.usecases import idempotency as keys
 
-_ETAG = re.compile(r'^\s*(?:W/)?"?(\d{1,18})"?\s*$')
 
 def _utc(value: datetime) -> datetime:
     try:
@@ -42,84 +40,118 @@ def _rfc3339_text(value: Any) -> Any:
 Instant = Annotated[AwareDatetime, BeforeValidator(_rfc3339_text), AfterValidator(_utc)]
 
 Limit = Annotated[int, Query(ge=1, le=500, description="Page size (default 50, max 500).")]
-Cursor = Annotated[str | None, Query(max_length=512, description="Opaque cursor from `next_cursor`.")]
 AsOf = Annotated[
     Annotated[datetime, BeforeValidator(_rfc3339_text)] | None,
     Query(description="Read the state the ledger knew at this moment (RFC 3339 with a time zone)."),
 ]
+#: Years the ledger knows (``service/domain/periods.py``: MIN_YEAR–MAX_YEAR, 1990–2100), as a pattern.
+_YEAR = "(199[0-9]|20[0-9]{2}|2100)"
+#: A period of the ledger: ``2026``, ``2026-Q2`` or ``2026-05``.
+PERIOD_PATTERN = f"^{_YEAR}(-Q[1-4]|-(0[1-9]|1[0-2]))?$"
+MONTH_PATTERN = f"^{_YEAR}-(0[1-9]|1[0-2])$"
+QUARTER_PATTERN = f"^{_YEAR}-Q[1-4]$"
+
+#: ``If-Match`` as RFC 9110 spells it: ``*``, or entity tags separated by commas (``"3"``, ``W/"3"``; a bare ``3``
+#: is read too). This service's tags are versions: ``"3"``.
+_ENTITY_TAG = r'((W/)?"[!#-~]{0,80}"|[0-9]{1,18})'
+ETAG_PATTERN = rf"^\s*(\*|{_ENTITY_TAG}(\s*,\s*{_ENTITY_TAG}){{0,20}})\s*$"
+_TAG = re.compile(r'(?:W/)?"[^"]*"|[0-9]+')
 IfMatch = Annotated[
     str | None,
-    Header(alias="If-Match", description='The ETag read before, e.g. "3". Required on PATCH/PUT of a resource.'),
+    Header(alias="If-Match", pattern=ETAG_PATTERN, description='The ETag read before, e.g. "3". Required on PUT '
+           "of an existing resource (428 without it); 412 when the resource has changed since."),
+]
+#: ``If-Match`` where every request needs it (PATCH): a request without it answers 428, not 422.
+IfMatchRequired = Annotated[
+    str,
+    Header(alias="If-Match", pattern=ETAG_PATTERN, description='The ETag read before, e.g. "3" (428 without it; '
+           "412 when the resource has changed since)."),
 ]
 
 
-def parse_if_match(value: str | None) -> int | None:
-    """``"3"``, ``W/"3"`` or ``3`` → 3. Anything else can never match the current version (412)."""
+#: What a value refused by one of these patterns should have been, said the way a person reads it (the problem's
+#: ``errors[].msg``; the pattern itself stays in the OpenAPI document).
+PATTERN_MESSAGES: dict[str, str] = {
+    PERIOD_PATTERN: "must be a period: YYYY, YYYY-Qn or YYYY-MM (1990–2100), e.g. 2026, 2026-Q2, 2026-05",
+    MONTH_PATTERN: "must be a month, YYYY-MM (1990–2100), e.g. 2026-05",
+    QUARTER_PATTERN: "must be a quarter, YYYY-Qn (1990–2100), e.g. 2026-Q2",
+    ETAG_PATTERN: 'must be the entity tag(s) the ETag header gave, e.g. "3" (or *)',
+}
+
+
+def parse_if_match(value: str | None) -> EntityTags | None:
+    """``"3"``, ``W/"3"``, a bare ``3``, a list of them, or ``*`` (any current version). A tag that is not a
+    version this service wrote (``"abc"``) can never match (412); text that is no entity tag at all is refused
+    by the header's pattern before this runs."""
     if value is None:
         return None
-    match = _ETAG.match(value)
-    if not match:
-        raise d.StaleVersion(f"If-Match {value!r} is not an ETag this service issued.")
-    return int(match.group(1))
+    if value.strip() == "*":
+        return EntityTags(frozenset(), any=True)
+    versions = set()
+    for tag in _TAG.findall(value):
+        text = tag.removeprefix("W/").strip('"')
+        if text.isdigit() and len(text) <= 18:
+            versions.add(int(text))
+    return EntityTags(frozenset(versions))
 
 
 #: The largest sequence number a column can hold (``audit_event.seq`` is a 32-bit INTEGER on PostgreSQL):
 #: a larger ``after`` or cursor value is invalid input, not a query that overflows.
 SEQ_MAX = 2**31 - 1
-#: Keyset positions are ids, codes or sequence numbers: nothing else can come from a cursor we issued.
-_CURSOR_INT_MAX = SEQ_MAX
 
 
-def _cursor_value_ok(value: Any, kind: type | None) -> bool:
-    if isinstance(value, bool):
-        return False
-    if isinstance(value, int):
-        return kind in (None, int) and 0 <= value <= _CURSOR_INT_MAX
-    if isinstance(value, str):
-        return kind in (None, str) and len(value) <= 200 and "\x00" not in value
-    return False
+@dataclass(frozen=True, slots=True)
+class Keyset:
+    """How a list's cursor spells the key of the last row it returned. A cursor is that key itself, checked by
+    ``pattern`` (stated in the OpenAPI document): every text the pattern admits is a valid position in the list,
+    so the contract says exactly what the endpoint accepts. Clients still treat cursors as opaque."""
+
+    pattern: str
+    parse: Callable[[str], list[Any]]
+    description: str
 
 
-def encode_cursor(values: Sequence[Any]) -> str:
-    """An opaque keyset cursor: the canonical JSON of the last row's key, in URL-safe base64."""
-    return base64.urlsafe_b64encode(canonical_json(list(values)).encode()).decode().rstrip("=")
+_ULID = "[0-9A-HJKMNP-TV-Z]{26}"
+#: Lists ordered by a ULID (projects, problems, webhooks).
+BY_ID = Keyset(rf"^{_ULID}$", lambda text: [text], "a ULID")
+#: Lists ordered by a code (departments, districts, chains).
+BY_CODE = Keyset(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$", lambda text: [text], "a code")
+#: Lists ordered by a number (audit events, history, revisions, deliveries); at most nine digits.
+BY_NUMBER = Keyset(r"^(0|[1-9][0-9]{0,8})$", lambda text: [int(text)], "a number")
+#: The warnings: their rule's rank, then the project's id.
+BY_RANK_AND_ID = Keyset(rf"^[0-9]-{_ULID}$", lambda text: [int(text[0]), text[2:]], "a rank and a ULID")
 
 
-def decode_cursor(cursor: str) -> list[Any]:
-    """Raise ValueError on anything that is not a cursor this service issued."""
-    padded = cursor + "=" * (-len(cursor) % 4)
-    try:
-        values = json.loads(base64.urlsafe_b64decode(padded.encode()))
-    except Exception as exc:  # noqa: BLE001 - any decoding failure means "not our cursor"
-        raise ValueError("malformed cursor") from exc
-    if not isinstance(values, list):
-        raise ValueError("malformed cursor")
-    return values
+def cursor_query(keyset: Keyset) -> Any:
+    """The ``?cursor=`` parameter of a list ordered by ``keyset``."""
+    return Annotated[str | None, Query(
+        pattern=keyset.pattern, max_length=40,
+        description=f"Opaque cursor from `next_cursor` (its spelling: {keyset.description} matching the pattern).",
+    )]
 
 
-def cursor_values(cursor: str | None, arity: int, *, types: tuple[type, ...] | None = None) -> list[Any] | None:
-    """Decode a cursor into its ``arity`` keyset values (each a str or a non-negative int, of ``types`` when
-    given). Anything else was not issued by this endpoint: 422, never a query with a value of the wrong type."""
+PATTERN_MESSAGES.update({k.pattern: "Not a cursor issued by this endpoint."
+                         for k in (BY_ID, BY_CODE, BY_NUMBER, BY_RANK_AND_ID)})
+IdCursor = cursor_query(BY_ID)
+CodeCursor = cursor_query(BY_CODE)
+NumberCursor = cursor_query(BY_NUMBER)
+RankCursor = cursor_query(BY_RANK_AND_ID)
+
+
+def cursor_values(cursor: str | None, keyset: Keyset) -> list[Any] | None:
+    """The keyset values a cursor names (the query parameter's pattern has checked its spelling)."""
     if cursor is None:
         return None
-    try:
-        values = decode_cursor(cursor)
-    except ValueError:
-        values = None
-    if (
-        values is None
-        or len(values) != arity
-        or not all(_cursor_value_ok(v, types[i] if types else None) for i, v in enumerate(values))
-    ):
+    if not re.match(keyset.pattern, cursor):  # unreachable through the route; kept for direct callers
         raise d.InvalidInput.at(["query", "cursor"], "Not a cursor issued by this endpoint.")
-    return values
+    return keyset.parse(cursor)
 
 
 def next_cursor(rows: list[Any], limit: int, key) -> str | None:  # noqa: ANN001
     """A cursor after the last row when the page is full (``rows`` fetched with limit + 1)."""
     if len(rows) <= limit:
         return None
-    return encode_cursor(key(rows[limit - 1]))
+    return "-".join(str(v) for v in key(rows[limit - 1]))
 
 
 def json_response(

@@ -11,7 +11,7 @@ from service.deps import SessionDep
 from service.domain import errors as d
 from service.domain.periods import Period, parse_period
 from service.errors import responses
-from service.routers.common import respond
+from service.routers.common import PERIOD_PATTERN, respond
 from service.schemas.monitoring import (
     ChainCycleRow,
     CycleSteps,
@@ -53,7 +53,7 @@ def _steps(stats: dict[str, uc.StepStats]) -> dict[str, StepStatsRead]:
 def get_cycle_times(
     request: Request,
     session: SessionDep,
-    period: Annotated[str, Query(max_length=16, description="`2026`, `2026-Q2` or `2026-05`.")],
+    period: Annotated[str, Query(pattern=PERIOD_PATTERN, description="`2026`, `2026-Q2` or `2026-05`.")],
     by: Annotated[GroupBy, Query(description="Group by `chain` or `district`.")] = GroupBy.CHAIN,
 ) -> Response:
     p = _period(period)

@@ -10,14 +10,14 @@ from starlette.responses import Response
 from service.deps import CtxDep, SessionDep, require_roles, settings_of
 from service.domain.access import Role
 from service.errors import responses
-from service.routers.common import IfMatch, parse_if_match, respond
+from service.routers.common import MONTH_PATTERN, IfMatch, parse_if_match, respond
 from service.schemas.rhythm import DispatchInput, DispatchRead, dispatch_read
 from service.usecases import dispatches as uc
 
 router = APIRouter(tags=["tracking rhythm"])
 WRITERS = [require_roles(Role.ADMIN, Role.DEPARTMENT, action="write dispatches")]
 ChainCode = Annotated[str, Path(max_length=32, description="The chain's code.")]
-Month = Annotated[str, Path(max_length=16, description="The month, `YYYY-MM`.")]
+Month = Annotated[str, Path(pattern=MONTH_PATTERN, description="The month, `YYYY-MM`.")]
 
 
 @router.put("/chains/{code}/dispatches/{period}", response_model=DispatchRead, operation_id="put_dispatch",

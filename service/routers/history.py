@@ -12,7 +12,7 @@ from starlette.responses import Response
 
 from service.deps import SessionDep
 from service.errors import responses
-from service.routers.common import Cursor, Limit, cursor_values, json_response, next_cursor
+from service.routers.common import BY_NUMBER, Limit, NumberCursor, cursor_values, json_response, next_cursor
 from service.schemas.audit import AuditActor
 from service.schemas.common import Page
 from service.usecases import audit as audit_uc
@@ -56,9 +56,11 @@ def history_item(e) -> HistoryItem:  # noqa: ANN001
     description="The project's audit events, oldest first (voided projects included). Each item lists the "
     "fields it changed with their old and new values; a creation lists every field with `before: null`.",
 )
-def get_project_history(project_id: str, session: SessionDep, cursor: Cursor = None, limit: Limit = 50) -> Response:
+def get_project_history(
+    project_id: str, session: SessionDep, cursor: NumberCursor = None, limit: Limit = 50
+) -> Response:
     project_uc.get_project(session, project_id=project_id)  # 404 for an unknown id
-    position = cursor_values(cursor, 1)
+    position = cursor_values(cursor, BY_NUMBER)
     rows = audit_uc.list_events(
         session, after=int(position[0]) if position else None, entity="project", entity_id=project_id,
         action=None, since=None, until=None, limit=limit + 1,

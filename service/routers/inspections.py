@@ -10,14 +10,14 @@ from starlette.responses import Response
 from service.deps import CtxDep, SessionDep, require_roles
 from service.domain.access import Role
 from service.errors import responses
-from service.routers.common import IfMatch, parse_if_match, respond
+from service.routers.common import QUARTER_PATTERN, IfMatch, parse_if_match, respond
 from service.schemas.rhythm import InspectionInput, InspectionRead, inspection_read
 from service.usecases import inspections as uc
 
 router = APIRouter(tags=["tracking rhythm"])
 WRITERS = [require_roles(Role.ADMIN, Role.DEPARTMENT, action="record inspections")]
 ChainCode = Annotated[str, Path(max_length=32, description="The chain's code.")]
-Quarter = Annotated[str, Path(max_length=16, description="The quarter, `YYYY-Qn`.")]
+Quarter = Annotated[str, Path(pattern=QUARTER_PATTERN, description="The quarter, `YYYY-Qn`.")]
 
 
 @router.put("/chains/{code}/inspections/{period}", response_model=InspectionRead, operation_id="put_inspection",

@@ -15,7 +15,7 @@ from service.domain import errors as d
 from service.domain.periods import Period, parse_period
 from service.domain.queries import ProjectFilter
 from service.errors import responses
-from service.routers.common import AsOf, respond
+from service.routers.common import PERIOD_PATTERN, AsOf, respond
 from service.schemas.ledger import (
     LedgerFormat,
     LedgerRead,
@@ -34,7 +34,7 @@ from service.usecases import ledger as uc
 router = APIRouter(tags=["ledger"], dependencies=[Depends(get_actor), Depends(report_turn, scope="function")])
 ReportSession = Annotated[Session, Depends(get_read_session, scope="request")]
 
-PeriodQuery = Annotated[str, Query(max_length=16, description="`2026`, `2026-Q2` or `2026-05`.")]
+PeriodQuery = Annotated[str, Query(pattern=PERIOD_PATTERN, description="`2026`, `2026-Q2` or `2026-05`.")]
 FormatQuery = Annotated[
     LedgerFormat,
     Query(alias="format", description="`csv` (UTF-8 with BOM) or `xlsx` download every row, with zh-CN headers."),

@@ -12,9 +12,11 @@ from service.domain.access import Role
 from service.domain.periods import MAX_YEAR, MIN_YEAR
 from service.errors import responses
 from service.routers.common import (
-    Cursor,
+    BY_NUMBER,
     IfMatch,
+    IfMatchRequired,
     Limit,
+    NumberCursor,
     cursor_values,
     json_response,
     next_cursor,
@@ -97,9 +99,9 @@ def get_plan(
     responses=READ_ERRORS, description="Every revision of the chain-year's plan, oldest first.",
 )
 def list_plan_revisions(
-    code: ChainCode, year: Year, session: SessionDep, cursor: Cursor = None, limit: Limit = 50
+    code: ChainCode, year: Year, session: SessionDep, cursor: NumberCursor = None, limit: Limit = 50
 ) -> Response:
-    after = cursor_values(cursor, 1, types=(int,))
+    after = cursor_values(cursor, BY_NUMBER)
     rows = uc.list_revisions(session, chain=code, year=year, after=after[0] if after else None, limit=limit + 1)
     return json_response(Page[PlanRevisionRead](items=[revision_read(p) for p in rows[:limit]],
                                                 next_cursor=next_cursor(rows, limit, lambda p: [p.revision])))
@@ -127,7 +129,7 @@ def approve_plan(
 )
 def update_plan_task(
     request: Request, code: ChainCode, year: Year, key: Key, body: TaskUpdate, session: SessionDep, ctx: CtxDep,
-    if_match: IfMatch = None,
+    if_match: IfMatchRequired,
 ) -> Response:
     view = uc.update_task(session, ctx=ctx, chain=code, year=year, key=key, data=body,
                           if_match=parse_if_match(if_match))

@@ -13,7 +13,8 @@ from service.domain.problems import ProblemStatus
 from service.domain.queries import ProblemFilter
 from service.errors import responses
 from service.routers.common import (
-    Cursor,
+    BY_ID,
+    IdCursor,
     IfMatch,
     Limit,
     cursor_values,
@@ -63,10 +64,10 @@ def list_problems(
     status: ProblemStatus | None = None,
     overdue: bool | None = None,
     project_id: Annotated[str | None, Query(max_length=26)] = None,
-    cursor: Cursor = None,
+    cursor: IdCursor = None,
     limit: Limit = 50,
 ) -> Response:
-    after = cursor_values(cursor, 1, types=(str,))
+    after = cursor_values(cursor, BY_ID)
     f = ProblemFilter(chain=chain, status=status.value if status else None, overdue=overdue, project_id=project_id)
     rows = uc.list_problems(session, f=f, today=ctx.today, after=after[0] if after else None, limit=limit + 1)
     items = [problem_read(p, overdue=uc.overdue(p, ctx.today)) for p in rows[:limit]]

@@ -13,9 +13,11 @@ from service.domain.queries import ProjectFilter
 from service.domain.stages import Stage
 from service.errors import responses
 from service.routers.common import (
+    BY_ID,
     AsOf,
-    Cursor,
+    IdCursor,
     IfMatch,
+    IfMatchRequired,
     Limit,
     cursor_values,
     json_response,
@@ -65,10 +67,10 @@ async def list_projects(
     major: bool | None = None,
     q: Annotated[str | None, Query(max_length=200)] = None,
     include_voided: bool = False,
-    cursor: Cursor = None,
+    cursor: IdCursor = None,
     limit: Limit = 50,
 ) -> Response:
-    after = cursor_values(cursor, 1, types=(str,))
+    after = cursor_values(cursor, BY_ID)
     f = ProjectFilter(chain=chain, district=district, stage=stage.value if stage else None, key=key, major=major,
                       q=q, include_voided=include_voided)
     rows = await db.read(uc.list_projects, f=f, after=after[0] if after else None, limit=limit + 1)
@@ -95,7 +97,7 @@ async def get_project(project_id: str, db: DatabaseDep, ctx: CtxDep, as_of: AsOf
               dependencies=EDITORS, responses=responses(400, 401, 403, 404, 409, 412, 422, 428),
               description="Attributes only (never stage, milestones or chain). Requires `If-Match`.")
 def update_project(
-    request: Request, project_id: str, body: ProjectUpdate, session: SessionDep, ctx: CtxDep, if_match: IfMatch = None
+    request: Request, project_id: str, body: ProjectUpdate, session: SessionDep, ctx: CtxDep, if_match: IfMatchRequired
 ) -> Response:
     p = uc.update_project(session, ctx=ctx, project_id=project_id, data=body, if_match=parse_if_match(if_match))
     return respond(request, session, project_json(p), version=p.version)

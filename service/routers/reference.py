@@ -9,8 +9,9 @@ from service.deps import CtxDep, SessionDep, require_roles
 from service.domain.access import Role
 from service.errors import responses
 from service.routers.common import (
-    Cursor,
-    IfMatch,
+    BY_CODE,
+    CodeCursor,
+    IfMatchRequired,
     Limit,
     cursor_values,
     json_response,
@@ -37,7 +38,7 @@ READ_ERRORS = responses(401, 422)
 
 
 def _page(session, kind: str, read, cursor, limit) -> Response:  # noqa: ANN001
-    after = cursor_values(cursor, 1, types=(str,))
+    after = cursor_values(cursor, BY_CODE)
     rows = uc.list_reference(session, kind=kind, after=after[0] if after else None, limit=limit + 1)
     return json_response(Page[read](
         items=[read.model_validate(r, from_attributes=True) for r in rows[:limit]],
@@ -55,7 +56,7 @@ def create_department(request: Request, body: DepartmentCreate, session: Session
 
 @router.get("/departments", response_model=Page[DepartmentRead], operation_id="list_departments",
             responses=READ_ERRORS)
-def list_departments(session: SessionDep, cursor: Cursor = None, limit: Limit = 50) -> Response:
+def list_departments(session: SessionDep, cursor: CodeCursor = None, limit: Limit = 50) -> Response:
     return _page(session, "department", DepartmentRead, cursor, limit)
 
 
@@ -68,7 +69,7 @@ def create_district(request: Request, body: DistrictCreate, session: SessionDep,
 
 
 @router.get("/districts", response_model=Page[DistrictRead], operation_id="list_districts", responses=READ_ERRORS)
-def list_districts(session: SessionDep, cursor: Cursor = None, limit: Limit = 50) -> Response:
+def list_districts(session: SessionDep, cursor: CodeCursor = None, limit: Limit = 50) -> Response:
     return _page(session, "district", DistrictRead, cursor, limit)
 
 
@@ -81,7 +82,7 @@ def create_chain(request: Request, body: ChainCreate, session: SessionDep, ctx: 
 
 
 @router.get("/chains", response_model=Page[ChainRead], operation_id="list_chains", responses=READ_ERRORS)
-def list_chains(session: SessionDep, cursor: Cursor = None, limit: Limit = 50) -> Response:
+def list_chains(session: SessionDep, cursor: CodeCursor = None, limit: Limit = 50) -> Response:
     return _page(session, "chain", ChainRead, cursor, limit)
 
 
@@ -94,7 +95,7 @@ def get_chain(request: Request, code: str, session: SessionDep) -> Response:
 @router.patch("/chains/{code}", response_model=ChainRead, operation_id="update_chain", dependencies=ADMIN_ONLY,
               responses=responses(400, 401, 403, 404, 412, 422, 428))
 def update_chain(
-    request: Request, code: str, body: ChainUpdate, session: SessionDep, ctx: CtxDep, if_match: IfMatch = None
+    request: Request, code: str, body: ChainUpdate, session: SessionDep, ctx: CtxDep, if_match: IfMatchRequired
 ) -> Response:
     row = uc.update_chain(session, ctx=ctx, code=code, data=body, if_match=parse_if_match(if_match))
     return respond(request, session, ChainRead.model_validate(row, from_attributes=True), version=row.version)

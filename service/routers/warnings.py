@@ -9,7 +9,7 @@ from starlette.responses import Response
 
 from service.deps import CtxDep, SessionDep, settings_of
 from service.errors import responses
-from service.routers.common import Cursor, Limit, cursor_values, json_response, next_cursor
+from service.routers.common import BY_RANK_AND_ID, Limit, RankCursor, cursor_values, json_response, next_cursor
 from service.schemas.common import Page
 from service.schemas.monitoring import WarningRead, WarningRule
 from service.usecases import warnings as uc
@@ -46,7 +46,7 @@ def list_warnings(
     dispatch_months: Annotated[int | None, Query(ge=1, le=24, description="Override the number of completed "
                                                  "months without a dispatch figure (default: "
                                                  "`LEDGER_WARN_DISPATCH_MONTHS`).")] = None,
-    cursor: Cursor = None,
+    cursor: RankCursor = None,
     limit: Limit = 50,
 ) -> Response:
     s = settings_of(request)
@@ -56,7 +56,7 @@ def list_warnings(
         in_production_days=in_production_days or s.warn_in_production_days,
         dispatch_months=dispatch_months or s.warn_dispatch_months,
     )
-    after = cursor_values(cursor, 2, types=(int, str))
+    after = cursor_values(cursor, BY_RANK_AND_ID)
     items = uc.list_warnings(
         session, today=ctx.today, thresholds=thresholds, chain=chain, district=district,
         rules=frozenset(r.value for r in rule) if rule else None,

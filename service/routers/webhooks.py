@@ -10,7 +10,17 @@ from starlette.responses import Response
 from service.deps import CtxDep, SessionDep, require_roles, settings_of
 from service.domain.access import Role
 from service.errors import responses
-from service.routers.common import Cursor, Limit, cursor_values, json_response, next_cursor, respond
+from service.routers.common import (
+    BY_ID,
+    BY_NUMBER,
+    IdCursor,
+    Limit,
+    NumberCursor,
+    cursor_values,
+    json_response,
+    next_cursor,
+    respond,
+)
 from service.schemas.common import Page
 from service.schemas.webhooks import (
     DeliveryRead,
@@ -114,8 +124,8 @@ def create_webhook(request: Request, body: WebhookCreate, session: SessionDep, c
 
 @router.get("/webhooks", response_model=Page[WebhookRead], operation_id="list_webhooks",
             responses=responses(401, 403, 422), description="Live subscriptions in creation order (no secrets).")
-def list_webhooks(session: SessionDep, cursor: Cursor = None, limit: Limit = 50) -> Response:
-    after = cursor_values(cursor, 1, types=(str,))
+def list_webhooks(session: SessionDep, cursor: IdCursor = None, limit: Limit = 50) -> Response:
+    after = cursor_values(cursor, BY_ID)
     rows = uc.list_webhooks(session, after=after[0] if after else None, limit=limit + 1)
     return json_response(Page[WebhookRead](items=[webhook_read(r) for r in rows[:limit]],
                                            next_cursor=next_cursor(rows, limit, lambda r: [r.id])))
@@ -143,9 +153,9 @@ def delete_webhook(webhook_id: WebhookId, session: SessionDep, ctx: CtxDep) -> R
             "HTTP status or error, the start of the answer). `status` filters. " + DELIVERY_NOTE)
 def list_deliveries(
     webhook_id: WebhookId, session: SessionDep, ctx: CtxDep, status: DeliveryStatus | None = None,
-    cursor: Cursor = None, limit: Limit = 50,
+    cursor: NumberCursor = None, limit: Limit = 50,
 ) -> Response:
-    before = cursor_values(cursor, 1, types=(int,))
+    before = cursor_values(cursor, BY_NUMBER)
     rows, attempts = uc.list_deliveries(session, webhook_id=webhook_id, before=before[0] if before else None,
                                         status=status.value if status else None, limit=limit + 1)
     items = [delivery_read(r, attempts.get(r.id, []), reader_role=ctx.actor.role) for r in rows[:limit]]

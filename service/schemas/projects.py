@@ -31,7 +31,10 @@ class Milestones(BaseModel):
 
 
 class MilestonesInput(Milestones, Input):
-    pass
+    """Every project has been signed: ``signed`` is required; the later dates only for a backfill at a later
+    stage (each earlier one then given, in order, none in the future)."""
+
+    signed: Day
 
 
 # ---------------------------------------------------------------- the models, from the fields' one definition

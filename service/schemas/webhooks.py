@@ -3,17 +3,28 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
-from service.domain.webhooks import message_id, visible_payload
+from service.domain.webhooks import ENTITIES, EVENT_TYPES, message_id, visible_payload
 from service.schemas.common import Input, Name
 
+#: The receiver's URL; the destination policy decides on it (``check_url``), with a message that says why.
 Url = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
-EventPattern = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+
+
+def _event_pattern() -> str:
+    """Every event type, ``<entity>.*`` for every entity, or ``*``: the whole vocabulary, stated in the schema."""
+    names = sorted(EVENT_TYPES) + sorted(f"{e}.*" for e in ENTITIES)
+    return "^(\\*|" + "|".join(re.escape(n) for n in names) + ")$"
+
+
+EventPattern = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64,
+                                                pattern=_event_pattern())]
 
 
 def _unique(values: list[str]) -> list[str]:

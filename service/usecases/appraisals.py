@@ -24,10 +24,10 @@ from sqlalchemy.orm import Session
 
 from service.db.rhythm import AppraisalInputQueries, AppraisalRepo, chain_codes
 from service.db.tables import Appraisal
-from service.domain.context import Ctx
 from service.domain import errors as d
 from service.domain.access import Role
 from service.domain.appraisal import DEFAULT_WEIGHTS, QUARTERS, ChainInputs, Ranking, score, validate_weights
+from service.domain.context import Ctx
 from service.domain.schedule import ItemKind, due_date, periods_of
 from service.usecases.calendar import working_calendar_of
 from service.usecases.common import audit, check_version

@@ -13,10 +13,10 @@ from sqlalchemy.orm import Session
 from service.calendar_library import library_version, working_calendar
 from service.db.rhythm import CalendarRepo
 from service.db.tables import CalendarOverride
-from service.domain.context import Ctx
 from service.domain import errors as d
 from service.domain.access import Role
 from service.domain.calendar import CalendarSource, WorkingCalendar, YearCalendar, year_calendar_from_lists
+from service.domain.context import Ctx
 from service.usecases.common import audit
 from service.usecases.rhythm import check_version_or_absent
 

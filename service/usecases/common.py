@@ -12,16 +12,21 @@ from service.db.values import diff
 from service.db.webhooks import Outbox
 from service.domain import errors as d
 from service.domain.context import Ctx
+from service.domain.versions import IfMatch
 
 
-def check_version(current: int, if_match: int | None, *, required: bool) -> None:
-    """``If-Match`` against the row's version: 428 when required and absent, 412 when stale."""
+def check_version(current: int, if_match: IfMatch | int | None, *, required: bool) -> None:
+    """``If-Match`` against the row's version: 428 when required and absent, 412 when stale. (The web's forms
+    send the version they showed, as an int.)"""
     if if_match is None:
         if required:
             raise d.PreconditionRequired('Send If-Match: "<version>" (the ETag you read).')
         return
-    if if_match != current:
-        raise d.StaleVersion(f"The resource is at version {current}, not {if_match}; read it again.", current_version=current)
+    if isinstance(if_match, int):
+        if_match = IfMatch(frozenset({if_match}))
+    if not if_match.matches(current):
+        raise d.StaleVersion(f"The resource is at version {current}, not {if_match}; read it again.",
+                             current_version=current)
 
 
 def audit(

@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 
 from service.db.rhythm import SUBMITTED, ChainProjects, DispatchRepo
 from service.db.tables import Dispatch, DispatchEntry
-from service.domain.context import Ctx
 from service.domain import errors as d
+from service.domain.context import Ctx
 from service.domain.periods import Period, PeriodKind
 from service.domain.schedule import ItemKind, due_date, is_late
 from service.schemas.rhythm import DispatchInput

@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 
 from service.db.rhythm import InspectionRepo
 from service.db.tables import Inspection
-from service.domain.context import Ctx
 from service.domain import errors as d
+from service.domain.context import Ctx
 from service.domain.periods import Period, PeriodKind
 from service.domain.schedule import ItemKind, due_date, is_late
 from service.schemas.rhythm import InspectionInput

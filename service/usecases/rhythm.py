@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session
 
 from service.db.rhythm import ChainProjects, lock_chain
 from service.db.tables import Chain
-from service.domain.context import Ctx
 from service.domain import errors as d
 from service.domain.access import Role
+from service.domain.context import Ctx
 from service.domain.periods import Period, PeriodKind, parse_period
 from service.usecases.common import check_version
 

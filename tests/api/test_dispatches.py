@@ -216,7 +216,8 @@ def test_if_match_rules(client, admin, two, nothing_written):
     with nothing_written():
         assert_problem(put(client, admin, "2026-03", {"summary": "y", "entries": []}), 428)
         assert_problem(put(client, admin, "2026-03", {"summary": "y", "entries": []}, if_match='"2"'), 412)
-        assert_problem(put(client, admin, "2026-03", {"summary": "y", "entries": []}, if_match="garbage"), 412)
+        assert_problem(put(client, admin, "2026-03", {"summary": "y", "entries": []}, if_match='"garbage"'), 412)
+        assert_problem(put(client, admin, "2026-03", {"summary": "y", "entries": []}, if_match="garbage"), 422)
         assert_problem(submit(client, admin, "2026-03", **{"If-Match": '"9"'}), 412)
     assert submit(client, admin, "2026-03", **{"If-Match": '"1"'}).status_code == 200
 

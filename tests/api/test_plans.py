@@ -122,7 +122,8 @@ def test_a_draft_is_edited_in_place_with_if_match(client, admin, reference, even
     with nothing_written():
         assert_problem(put(client, admin, changed), 428, "/problems/precondition-required")
         assert_problem(put(client, admin, changed, etag='"7"'), 412, "/problems/stale-version")
-        assert_problem(put(client, admin, changed, etag="garbage"), 412)
+        assert_problem(put(client, admin, changed, etag='"garbage"'), 412)
+        assert_problem(put(client, admin, changed, etag="garbage"), 422)
     r = put(client, admin, changed, etag=etag)
     assert r.status_code == 200, r.text
     plan = r.json()

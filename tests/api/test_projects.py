@@ -241,12 +241,31 @@ def test_patch_requires_if_match(client, admin, new_project, unchanged):
     assert client.get(f"{P}/{p['id']}", headers=admin).json()["name"] == p["name"]
 
 
-@pytest.mark.parametrize("etag", ['"2"', '"0"', "abc", '"1", "2"'])
+@pytest.mark.parametrize("etag", ['"2"', '"0"', '"abc"', '"2", "3"', 'W/"7"'])
 def test_patch_with_a_stale_if_match_is_412(client, admin, new_project, unchanged, etag):
     p = new_project()
     with unchanged():
         assert_problem(client.patch(f"{P}/{p['id']}", json={"name": "新名"}, headers={**admin, "If-Match": etag}),
                        412, "/problems/stale-version")
+
+
+@pytest.mark.parametrize("etag", ["abc", "null", '"1', "*, 1"])
+def test_an_if_match_that_is_no_entity_tag_is_422(client, admin, new_project, unchanged, etag):
+    """The header's pattern (in the OpenAPI document) says what an entity tag is; anything else is refused."""
+    p = new_project()
+    with unchanged():
+        problem = assert_problem(client.patch(f"{P}/{p['id']}", json={"name": "新名"},
+                                              headers={**admin, "If-Match": etag}), 422, "/problems/validation-error")
+    assert problem["errors"][0]["loc"] == ["header", "If-Match"]
+
+
+@pytest.mark.parametrize("etag", ["*", '"1", "2"', '"0", W/"1"', "1"])
+def test_if_match_star_or_a_list_naming_the_version_matches(client, admin, new_project, etag):
+    """RFC 9110: ``*`` matches any current version; a list matches when one of its tags is the version."""
+    p = new_project()
+    r = client.patch(f"{P}/{p['id']}", json={"name": "新名"}, headers={**admin, "If-Match": etag})
+    assert r.status_code == 200, r.text
+    assert r.json()["version"] == 2 and r.headers["etag"] == '"2"'
 
 
 def test_patch_with_the_current_etag_bumps_the_version(client, admin, new_project, audit_count, events):
