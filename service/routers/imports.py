@@ -29,10 +29,10 @@ router = APIRouter(tags=["projects"])
 IMPORTERS = [require_roles(Role.ADMIN, Role.DEPARTMENT, Role.INTEGRATION, action="import projects")]
 
 DESCRIPTION = """\
-Imports projects from a spreadsheet sent as `multipart/form-data` in the field `file` (at most 20 MiB: 413
-beyond). **`.xlsx`** (read with openpyxl in read-only mode) or **`.csv`** (UTF-8 with or without a byte-order
-mark, GB18030 as Chinese Excel writes it, or UTF-16 with a byte-order mark; comma, tab or semicolon). The kind is
-read from the bytes, not from the name. Anything else — legacy `.xls`, ODS, PDF, images, binary data, a
+Imports projects from a spreadsheet sent as `multipart/form-data` in the field `file` (at most 20 MiB: 413 beyond).
+**`.xlsx`** (read as a stream by a reader of its own, within limits) or **`.csv`** (UTF-8 with or without a
+byte-order mark, GB18030 as Chinese Excel writes it, or UTF-16 with a byte-order mark; comma, tab or semicolon). The
+kind is read from the bytes, not from the name. Anything else — legacy `.xls`, ODS, PDF, images, binary data, a
 request that is not multipart — is **415**.
 
 **Layouts** (zh-CN or English headers, in any order; a title row above the header is fine; unknown columns are
@@ -64,19 +64,20 @@ errors (a ledger export repeats them by design).
 rows that create a project at stage `signed` — other rows are errors of `type` `forbidden` and the import is
 refused.
 
-**`dry_run=true`** answers 200 with the report — per row its `outcome` (create / update / transition /
-unchanged / error) and every problem in `errors` (`row`, `column`, `problem`, plus `loc`/`msg`/`type`) — and
-writes nothing: the rows are tried through the same use cases inside a savepoint that is rolled back, so a
-dry run finds exactly what the import would. **Otherwise** all rows are written in one transaction or none: any
-bad row → 422 with the same `errors` (also an empty file, no data rows, missing required columns, more than
-`LEDGER_IMPORT_MAX_ROWS` rows). Each project change is its own audit event (and webhook), exactly as through the
+**`dry_run=true`** answers 200 with the report — per row its `outcome` (create / update / transition / unchanged /
+error) and every problem in `errors` (`row`, `column`, `problem`, plus `loc`/`msg`/`type`) — and writes nothing: the
+rows are tried through the same use cases inside a savepoint that is rolled back, so a dry run finds exactly what
+the import would. **Otherwise** all rows are written in one transaction or none: any bad row → 422 with the same
+`errors` (also an empty file, no data rows, missing required columns, and a file over any limit of the reader:
+`LEDGER_IMPORT_MAX_ROWS` data rows, `LEDGER_IMPORT_MAX_CELLS` cells, `LEDGER_IMPORT_MAX_BLANK_ROWS` blank rows,
+`LEDGER_IMPORT_MAX_UNPACKED_BYTES` unpacked, `LEDGER_IMPORT_PARSE_SECONDS` of reading, and the finer XLSX bounds;
+the problem's `limit` names it). Each project change is its own audit event (and webhook), exactly as through the
 API — a create is one `project.created`, each stage step one `project.transitioned` — plus one `import.applied`
-event with the file's SHA-256 and row count; the import's events share its request id. An import is one
-transaction holding the audit chain — other writes wait while it runs, about 10 ms per project (a dry run
-costs the same) — hence `LEDGER_IMPORT_MAX_ROWS` (default 2,000; split larger files). Re-importing the same
-file changes nothing (`unchanged`). An `Idempotency-Key` replay needs byte-identical bodies (the same multipart
-boundary); matching by `external_ref` makes plain retries safe anyway.
-"""
+event with the file's SHA-256 and row count; the import's events share its request id. An import is one transaction
+holding the audit chain — other writes wait while it runs, about 10 ms per project (a dry run costs the same) —
+hence `LEDGER_IMPORT_MAX_ROWS` (default 2,000; split larger files). Re-importing the same file changes nothing
+(`unchanged`). An `Idempotency-Key` replay needs byte-identical bodies (the same multipart boundary); matching by
+`external_ref` makes plain retries safe anyway."""
 
 REQUEST_BODY = {
     "required": True,
@@ -121,7 +122,13 @@ def _import(request: Request, ctx, content: bytes, filename: str | None, dry_run
     with transaction(factory_of(request), write=True) as session:
         try:
             report = uc.import_projects(session, ctx=ctx, content=content, filename=filename, dry_run=dry_run,
-                                        max_rows=settings_of(request).import_max_rows)
+                                        limits=limits(request))
         except importing.NotASpreadsheet as exc:
             raise HTTPException(415, exc.detail) from exc
         return respond(request, session, report)
+
+
+def limits(request: Request) -> importing.Limits:
+    s = settings_of(request)
+    return importing.Limits(data_rows=s.import_max_rows, cells=s.import_max_cells, blank_rows=s.import_max_blank_rows,
+                            unpacked_bytes=s.import_max_unpacked_bytes, seconds=s.import_parse_seconds)

@@ -130,15 +130,15 @@ class _Reference:
 
 
 def import_projects(
-    session: Session, *, ctx: Ctx, content: bytes, filename: str | None, dry_run: bool, max_rows: int
+    session: Session, *, ctx: Ctx, content: bytes, filename: str | None, dry_run: bool, limits: xl.Limits
 ) -> ImportReport:
     """Check every row; unless ``dry_run``, write them all (or, with any error, raise InvalidInput: nothing)."""
     ctx.actor.require(Role.ADMIN, Role.DEPARTMENT, Role.INTEGRATION, action="import projects")
     sha256 = hashlib.sha256(content).hexdigest()
     try:
-        parsed = xl.parse(content, max_rows=max_rows)
+        parsed = xl.parse(content, limits=limits)
     except xl.FileRejected as exc:
-        raise d.InvalidInput(exc.detail, errors=exc.errors, sha256=sha256) from exc
+        raise d.InvalidInput(exc.detail, errors=exc.errors, sha256=sha256, **exc.extra) from exc
     lookups = ImportLookups(session)
     held = (lookups.chains(), lookups.districts())  # kept alive for the whole import (identity map hits)
     chains = _Reference([(c.code, c.name) for c in held[0]])
