@@ -1,25 +1,40 @@
-"""Project import from a spreadsheet (SPEC §7): ``POST /projects/import``, multipart field ``file``."""
+"""Project import from a spreadsheet (SPEC §7): ``POST /projects/import``, multipart field ``file``.
+
+The file is read and checked before any write lock is taken, and a dry run takes none at all:
+1. the upload is received into a spooled temporary file (no lock, no thread);
+2. it is parsed as a stream within its limits (``service.importing``), in a worker thread, one file at a time per
+   process (``import_turns``: the others wait on the event loop, holding no thread);
+3. it is planned and checked against a read transaction (``usecases.imports.check_import``): that is the dry run's
+   answer, and a file with any problem is refused here (422) without ever taking the write turn;
+4. only then does the import take the write turn (SQLite's ``app.state.write_gate``) and its write transaction, in
+   which it plans again and writes (``apply_import``), all or nothing, and commits.
+
+``Idempotency-Key`` (real imports only: a dry run writes nothing, not even a key) is claimed with the helpers of
+``service/deps.py`` in a turn of its own, before the file is read, and the response is stored in the import's own
+transaction; the fingerprint is the file's SHA-256 and name, so a retry with another multipart boundary replays too.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+import dataclasses
+import functools
+import hashlib
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from fastapi.concurrency import run_in_threadpool
+import anyio
+import anyio.to_thread
+from fastapi import APIRouter, HTTPException, Query, Request
 from starlette.datastructures import UploadFile
 from starlette.responses import Response
 
 from service import importing
 from service.db.engine import transaction
-from service.deps import (
-    CtxDep,
-    claim_idempotency,
-    factory_of,
-    require_roles,
-    settings_of,
-)
+from service.deps import CtxDep, _claim, _release, factory_of, now_utc, require_roles, settings_of
 from service.domain import errors as d
 from service.domain.access import Role
+from service.domain.context import Ctx
 from service.errors import responses
 from service.routers.common import respond
 from service.schemas.imports import ImportReport
@@ -29,11 +44,10 @@ router = APIRouter(tags=["projects"])
 IMPORTERS = [require_roles(Role.ADMIN, Role.DEPARTMENT, Role.INTEGRATION, action="import projects")]
 
 DESCRIPTION = """\
-Imports projects from a spreadsheet sent as `multipart/form-data` in the field `file` (at most 20 MiB: 413 beyond).
-**`.xlsx`** (read as a stream by a reader of its own, within limits) or **`.csv`** (UTF-8 with or without a
-byte-order mark, GB18030 as Chinese Excel writes it, or UTF-16 with a byte-order mark; comma, tab or semicolon). The
-kind is read from the bytes, not from the name. Anything else — legacy `.xls`, ODS, PDF, images, binary data, a
-request that is not multipart — is **415**.
+Imports projects from a spreadsheet sent as `multipart/form-data` in the field `file` (at most 20 MiB: 413
+beyond). **`.xlsx`** or **`.csv`** (UTF-8 with or without a byte-order mark, GB18030 as Chinese Excel writes it,
+or UTF-16 with a byte-order mark; comma, tab or semicolon). The kind is read from the bytes, not from the name.
+Anything else — legacy `.xls`, ODS, PDF, images, binary data, a request that is not multipart — is **415**.
 
 **Layouts** (zh-CN or English headers, in any order; a title row above the header is fine; unknown columns are
 ignored with a warning):
@@ -64,20 +78,32 @@ errors (a ledger export repeats them by design).
 rows that create a project at stage `signed` — other rows are errors of `type` `forbidden` and the import is
 refused.
 
-**`dry_run=true`** answers 200 with the report — per row its `outcome` (create / update / transition / unchanged /
-error) and every problem in `errors` (`row`, `column`, `problem`, plus `loc`/`msg`/`type`) — and writes nothing: the
-rows are tried through the same use cases inside a savepoint that is rolled back, so a dry run finds exactly what
-the import would. **Otherwise** all rows are written in one transaction or none: any bad row → 422 with the same
-`errors` (also an empty file, no data rows, missing required columns, and a file over any limit of the reader:
-`LEDGER_IMPORT_MAX_ROWS` data rows, `LEDGER_IMPORT_MAX_CELLS` cells, `LEDGER_IMPORT_MAX_BLANK_ROWS` blank rows,
-`LEDGER_IMPORT_MAX_UNPACKED_BYTES` unpacked, `LEDGER_IMPORT_PARSE_SECONDS` of reading, and the finer XLSX bounds;
-the problem's `limit` names it). Each project change is its own audit event (and webhook), exactly as through the
-API — a create is one `project.created`, each stage step one `project.transitioned` — plus one `import.applied`
-event with the file's SHA-256 and row count; the import's events share its request id. An import is one transaction
-holding the audit chain — other writes wait while it runs, about 10 ms per project (a dry run costs the same) —
-hence `LEDGER_IMPORT_MAX_ROWS` (default 2,000; split larger files). Re-importing the same file changes nothing
-(`unchanged`). An `Idempotency-Key` replay needs byte-identical bodies (the same multipart boundary); matching by
-`external_ref` makes plain retries safe anyway."""
+**Bounded work**: the file is read as a stream before any write lock is taken, within limits — at most
+`LEDGER_IMPORT_MAX_ROWS` data rows (default 2,000), `LEDGER_IMPORT_MAX_CELLS` non-empty cells (50,000),
+`LEDGER_IMPORT_MAX_BLANK_ROWS` blank rows (10,000), 256 columns with a value per row, 1 Mi characters per CSV
+line; for an XLSX `LEDGER_IMPORT_MAX_UNPACKED_BYTES` unpacked (100 MiB, all parts together, 64 MiB for one part,
+checked from the archive's directory before anything is unpacked), 2,000 parts, 100,000 shared strings,
+10,000,000 characters of cell text, 32,767 characters per cell, 1,000,000 XML elements and attributes, no DTD (so
+no external entity) — and within `LEDGER_IMPORT_PARSE_SECONDS` (5 s) of reading. A file over any limit is refused
+at once with 422, `errors[0].type` naming what was exceeded and `limit` naming the limit (`data_rows`, `cells`,
+`blank_rows`, `columns`, `unpacked_bytes`, …). Files are read one at a time per process; the others wait their
+turn without holding a thread.
+
+**`dry_run=true`** answers 200 with the report — per row its `outcome` (create / update / transition /
+unchanged / error) and every problem in `errors` (`row`, `column`, `problem`, plus `loc`/`msg`/`type`) — and
+writes nothing and takes no write lock: every project is planned against a read of the ledger and checked with
+the rules the API applies to the same requests (milestone order and dates, allowed transitions, field formats,
+reference data, rights, duplicates), so it reports what the import would do. **Otherwise** the same check runs
+first (a file with any problem → 422 with the same `errors`, without waiting for the write turn; so do an empty
+file, no data rows, missing required columns and the limits above), then the import takes the write turn, checks
+again against the ledger as it is now, and writes all rows in one transaction or none. Each project change is its
+own audit event (and webhook), exactly as through the API — a create is one `project.created`, each stage step one
+`project.transitioned` — plus one `import.applied` event with the file's SHA-256 and row count; the import's events
+share its request id. Other writes wait only while the rows are written (a few ms per project). Re-importing the
+same file changes nothing (`unchanged`). `Idempotency-Key` (not for a dry run, which writes nothing) replays the
+first response for the same file (same bytes and name) within 24 h; matching by `external_ref` makes plain retries
+safe anyway.
+"""
 
 REQUEST_BODY = {
     "required": True,
@@ -95,40 +121,109 @@ REQUEST_BODY = {
 
 
 @router.post("/projects/import", response_model=ImportReport, operation_id="import_projects",
-             dependencies=IMPORTERS, responses=responses(400, 401, 403, 413, 415, 422),
+             dependencies=IMPORTERS, responses=responses(400, 401, 403, 409, 413, 415, 422),
              openapi_extra={"requestBody": REQUEST_BODY}, description=DESCRIPTION)
 async def import_projects(
     request: Request,
     ctx: CtxDep,
-    _claimed: Annotated[int | None, Depends(claim_idempotency, scope="function")],
-    dry_run: Annotated[bool, Query(description="Check and report without writing anything.")] = False,
+    dry_run: Annotated[bool, Query(description="Check and report without writing anything (and without taking "
+                                   "any write lock).")] = False,
 ) -> Response:
     if not request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
         raise HTTPException(415, "Send the spreadsheet as multipart/form-data in the field 'file'.")
+    key = request.headers.get("idempotency-key") if not dry_run else None
+    if key is not None and (not key or len(key) > 255 or not key.isprintable()):
+        raise d.InvalidInput.at(["header", "Idempotency-Key"], "Idempotency-Key must be 1–255 printable characters.")
+    # The upload goes to a spooled temporary file (on disk beyond 1 MiB): no lock is held while a client sends.
     form = await request.form(max_files=1, max_fields=10)
     try:
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
             raise d.InvalidInput.at(["body", "file"], "Send the spreadsheet in the multipart field 'file'.")
-        content = await upload.read()
-        filename = upload.filename
+        return await _import(request, ctx, upload, dry_run=dry_run, key=key)
     finally:
         await form.close()
-    # The upload is in memory before the write transaction opens: no lock is held while a client sends.
-    return await run_in_threadpool(_import, request, ctx, content, filename, dry_run)
-
-
-def _import(request: Request, ctx, content: bytes, filename: str | None, dry_run: bool) -> Response:
-    with transaction(factory_of(request), write=True) as session:
-        try:
-            report = uc.import_projects(session, ctx=ctx, content=content, filename=filename, dry_run=dry_run,
-                                        limits=limits(request))
-        except importing.NotASpreadsheet as exc:
-            raise HTTPException(415, exc.detail) from exc
-        return respond(request, session, report)
 
 
 def limits(request: Request) -> importing.Limits:
     s = settings_of(request)
     return importing.Limits(data_rows=s.import_max_rows, cells=s.import_max_cells, blank_rows=s.import_max_blank_rows,
                             unpacked_bytes=s.import_max_unpacked_bytes, seconds=s.import_parse_seconds)
+
+
+def import_turns(request: Request) -> anyio.CapacityLimiter:
+    """Files read and checked at once in this process (``LEDGER_IMPORT_CONCURRENCY``, default 1): a waiting import
+    holds no worker thread, so imports never crowd out the requests that need one."""
+    state = request.app.state
+    turns = getattr(state, "import_turns", None)
+    if turns is None:
+        turns = state.import_turns = anyio.CapacityLimiter(settings_of(request).import_concurrency)
+    return turns
+
+
+@asynccontextmanager
+async def write_turn(request: Request) -> AsyncIterator[None]:
+    """SQLite's one writer at a time (``app.state.write_gate``, as ``service.deps.take_write_turn`` takes it for
+    every other write); nothing on PostgreSQL."""
+    gate = request.app.state.write_gate
+    if gate is None:
+        yield
+        return
+    async with gate:
+        yield
+
+
+async def _in_thread(request: Request, fn: Callable[..., Any], *args: Any, turns: bool = False, **kw: Any) -> Any:
+    limiter = import_turns(request) if turns else None
+    return await anyio.to_thread.run_sync(functools.partial(fn, *args, **kw), limiter=limiter)
+
+
+async def _import(request: Request, ctx: Ctx, upload: UploadFile, *, dry_run: bool, key: str | None) -> Response:
+    source = upload.file
+    sha256, size = await _in_thread(request, importing.file_digest, source, turns=True)
+    record_id = None
+    if key is not None:
+        fingerprint = f"import {sha256} {upload.filename or ''}"
+        async with write_turn(request):  # raises IdempotentReplay (the stored response) or 409/422
+            record_id = await _in_thread(request, _claim, request, ctx.actor, key,
+                                         hashlib.sha256(fingerprint.encode()).hexdigest())
+        request.state.idempotency_record = record_id
+    try:
+        response = await _read_check_apply(request, ctx, upload, sha256=sha256, size=size, dry_run=dry_run)
+    except BaseException:
+        if record_id is not None:  # nothing was written: the key may be used again
+            with anyio.CancelScope(shield=True):
+                async with write_turn(request):
+                    await _in_thread(request, _release, request, record_id)
+        raise
+    return response
+
+
+async def _read_check_apply(request: Request, ctx: Ctx, upload: UploadFile, *, sha256: str, size: int,
+                            dry_run: bool) -> Response:
+    try:
+        read = await _in_thread(request, uc.read_upload, upload.file, filename=upload.filename, sha256=sha256,
+                                size=size, limits=limits(request), turns=True)
+    except importing.NotASpreadsheet as exc:
+        raise HTTPException(415, exc.detail) from exc
+    report: ImportReport = await _in_thread(request, _check, request, ctx, read, turns=True)
+    if dry_run:
+        return respond(request, None, report)
+    if report.errors:
+        raise uc.refusal(report)
+    async with write_turn(request):
+        # The clock is read again: the write happens now, not when the upload began.
+        now = now_utc()
+        ctx = dataclasses.replace(ctx, now=now, today=now.astimezone(settings_of(request).tz).date())
+        return await _in_thread(request, _apply, request, ctx, read)
+
+
+def _check(request: Request, ctx: Ctx, read: uc.Upload) -> ImportReport:
+    with transaction(factory_of(request), write=False) as session:
+        return uc.check_import(session, ctx=ctx, upload=read)
+
+
+def _apply(request: Request, ctx: Ctx, read: uc.Upload) -> Response:
+    with transaction(factory_of(request), write=True) as session:
+        report = uc.apply_import(session, ctx=ctx, upload=read)
+        return respond(request, session, report)
