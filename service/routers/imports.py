@@ -55,13 +55,16 @@ ignored with a warning):
   `district`/区, `investor`/投资方, `planned_investment`/计划投资(万元), `is_key`/重点项目 (是/否),
   `signed_on`/签约日期, `started_on`/开工日期, `in_production_on`/投产日期, `at_capacity_on`/达产日期 — the
   project is created at its furthest dated milestone (every earlier one required). Optional `stage`/阶段:
-  终止/`cancelled` cancels it.
-- *Ledger export*, exactly as `GET /ledger?format=csv|xlsx` writes it (the headers round-trip): one row per list
-  per project (CSV column 清单, or XLSX sheets 新签约/新开工/新投产/新达产), 日期 the list's date. Rows are
-  grouped by 外部编号 (or 项目编号 when it is empty) and the project takes the furthest milestone in the file;
-  阶段 终止 cancels it on its last milestone date in the file (the export has no cancellation date); a 阶段
-  ahead of the file's dates is a warning. So an export whose period covers all its projects' milestones,
-  imported into an empty database with the same reference data, gives the same ledger (new project ids).
+  终止/`cancelled` cancels it, on `cancelled_on`/终止日期 when given.
+- *Ledger export*, exactly as `GET /ledger?format=csv|xlsx` (and the web's `/ledger/export.csv|xlsx`) write it —
+  of any period: one row per list per project (CSV column 清单, or XLSX sheets 新签约/新开工/新投产/新达产), 日期
+  the list's date, and on every row the project's four milestone dates (签约日期, 开工日期, 投产日期, 达产日期),
+  its 阶段 and its 终止日期. Rows are grouped by 外部编号 (or 项目编号 when it is empty) and must agree; the
+  milestones come from the date columns (and must agree with each row's 清单 and 日期); 阶段 终止 cancels the
+  project on its 终止日期. So any export, imported into an empty database with the same reference data, gives
+  the same projects (attributes, stage, milestones, cancellation date; new project ids). An export written before
+  the date columns existed still imports: the project takes the furthest milestone the file dates, 阶段 终止
+  cancels it on its last milestone date in the file, and a 阶段 ahead of the file's dates is a warning.
 
 **Matching**: a row whose `external_ref` (ledger export without one: whose 项目编号) is an existing project's
 updates its changed attributes and moves it forward through the milestones it lacks (never back; the chain

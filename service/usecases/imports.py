@@ -15,13 +15,16 @@ Three steps, each bounded, so that no file can hold the ledger up:
 
 How rows become projects:
 - A **project sheet** has one row per project: the attributes and a date per milestone (``signed_on`` …
-  ``at_capacity_on``; ``signed_on`` required). An optional ``stage``/``阶段`` column may say ``终止``/``cancelled``.
+  ``at_capacity_on``; ``signed_on`` required). An optional ``stage``/``阶段`` column may say ``终止``/``cancelled``,
+  and an optional ``cancelled_on``/``终止日期`` gives the cancellation date.
 - A **ledger export** has one row per list a project is on in the exported period. Rows are grouped by
-  ``external_ref`` (or, without one, by ``项目编号``); each row gives the date of its list, so the project gets
-  the furthest milestone the file holds. Its attributes must agree across its rows. ``阶段`` is the project's
-  stage when exported: ``终止`` cancels the project on its last milestone date in the file (the export does not
-  carry the cancellation date); a ``阶段`` ahead of the file's dates (the later milestone fell outside the
-  exported period) is a warning and the project stays at the furthest milestone the file dates.
+  ``external_ref`` (or, without one, by ``项目编号``) and must agree (attributes, stage, dates). Since exports carry
+  them, each row also holds the project's four milestone dates and its 终止日期, so a row stands on its own and an
+  export of any period imports as the same projects: the milestones come from the date columns (and must agree
+  with the row's list and 日期), and 阶段 终止 cancels the project on its 终止日期. An export written before the
+  date columns (清单/日期 only) gives the furthest milestone the file holds: ``终止`` then cancels the project on its
+  last milestone date in the file, and a ``阶段`` ahead of the file's dates (the later milestone fell outside the
+  exported period) is a warning — with the date columns it is an error.
 - A row whose ``external_ref`` (ledger export without one: whose ``项目编号``) matches an existing project
   updates it (``PATCH`` semantics for changed attributes; the chain never changes) and moves it forward through
   the milestones it lacks (one ``project.transitioned`` per step, as through the API); milestones it already
@@ -60,20 +63,22 @@ from service.schemas.projects import ProjectCreate, ProjectUpdate, TransitionCre
 from service.usecases import projects as projects_uc
 from service.usecases.common import audit
 
-CANCEL_REASON = "台帐导入：导出时已终止，终止日期取文件中最后一个里程碑日期 (imported as cancelled from a ledger export)"
+CANCEL_REASON = "台帐导入：文件中的项目已终止 (imported as cancelled: 阶段 终止 in the file)"
+CANCEL_REASON_UNDATED = ("台帐导入：导出时已终止，终止日期取文件中最后一个里程碑日期 (imported as cancelled from a ledger "
+                         "export without 终止日期)")
 UPDATABLE = ("name", "district", "investor", "planned_investment", "is_key")
 IMPORTERS = (Role.ADMIN, Role.DEPARTMENT, Role.INTEGRATION)
 
 _CONVERT = {
     "external_ref": xl.as_text, "id": xl.as_text, "name": xl.as_text, "chain": xl.as_text, "district": xl.as_text,
     "investor": xl.as_text, "planned_investment": xl.as_amount, "is_key": xl.as_bool, "stage": xl.as_stage,
-    "list": xl.as_list, "on": xl.as_date,
+    "list": xl.as_list, "on": xl.as_date, "cancelled_on": xl.as_date,
     **{c: xl.as_date for c in xl.MILESTONE_COLUMNS.values()},
 }
 _VALIDATE = {
     "name": TypeAdapter(Name), "investor": TypeAdapter(Name), "external_ref": TypeAdapter(ShortText),
     "id": TypeAdapter(ShortText), "planned_investment": TypeAdapter(Amount), "on": TypeAdapter(Day),
-    **{c: TypeAdapter(Day) for c in xl.MILESTONE_COLUMNS.values()},
+    "cancelled_on": TypeAdapter(Day), **{c: TypeAdapter(Day) for c in xl.MILESTONE_COLUMNS.values()},
 }
 _REQUIRED_CELLS = ("name", "chain", "district", "investor", "planned_investment")
 
@@ -100,9 +105,13 @@ class Record:
     key: str | None
     rows: list[xl.SourceRow]
     ledger: bool = False
+    dated: bool = False  # its rows carry the four milestone date columns (a project sheet, a ledger export now)
+    cancel_header: str | None = None  # its rows' 终止日期 column, as headed in the file
     attrs: dict[str, Cell] = field(default_factory=dict)
     ident: Cell | None = None  # 项目编号 of a ledger export
+    lists: dict[Stage, Cell] = field(default_factory=dict)  # ledger: the 日期 of each list row
     milestones: dict[Stage, Cell] = field(default_factory=dict)
+    cancelled_on: Cell | None = None
     stage: Cell | None = None
     errors: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -296,7 +305,10 @@ def _records(parsed: xl.ParsedFile, chains: _Reference, districts: _Reference) -
         if record is None and ledger and ident is not None:
             record = by_key.get(f"项目编号 {ident}")
         if record is None:
-            record = Record(key=key, rows=[], ledger=ledger)
+            headers = parsed.headers.get(row.sheet, {})
+            record = Record(key=key, rows=[], ledger=ledger,
+                            dated=all(c in headers for c in xl.MILESTONE_COLUMNS.values()),
+                            cancel_header=headers.get("cancelled_on"))
             records.append(record)
             if key is not None:
                 if not ledger and key in by_key:
@@ -315,7 +327,8 @@ def _records(parsed: xl.ParsedFile, chains: _Reference, districts: _Reference) -
 
 
 def _merge(r: Record, row: xl.SourceRow, cells: dict[str, Cell], *, ledger: bool) -> None:
-    """Fold one row into its record: attributes must agree; each list (ledger) or milestone column gives a date."""
+    """Fold one row into its record: attributes, stage and dates must agree across the rows of one project; a
+    ledger row's list and 日期 give a milestone, and so does every milestone date column."""
     for key in (*xl.ATTRIBUTES, "stage"):
         cell = cells.get(key)
         if cell is None:
@@ -327,24 +340,41 @@ def _merge(r: Record, row: xl.SourceRow, cells: dict[str, Cell], *, ledger: bool
             else:
                 r.attrs[key] = cell
         elif seen.value != cell.value:
-            r.error(cell, f"{cell.column} '{_show(cell.value)}' differs from '{_show(seen.value)}' on row "
-                    f"{seen.src.row} of the same project.", "inconsistent_rows")
+            _differs(r, cell, seen)
     if "id" in cells and r.ident is None:
         r.ident = cells["id"]
     if ledger:
         lst = cells["list"].value if "list" in cells else row.list_from_sheet
         on = cells.get("on")
-        if lst is None or on is None:
-            return
-        if lst in r.milestones:
-            r.error(on, f"The project already has a {LABELS_ZH[lst]} row (row {r.milestones[lst].src.row}).",
-                    "duplicate_list_row")
-            return
-        r.milestones[lst] = on
-    else:
-        for stage, column in xl.MILESTONE_COLUMNS.items():
-            if column in cells:
-                r.milestones[stage] = cells[column]
+        if lst is not None and on is not None:
+            if lst in r.lists:
+                r.error(on, f"The project already has a {LABELS_ZH[lst]} row (row {r.lists[lst].src.row}).",
+                        "duplicate_list_row")
+                return
+            r.lists[lst] = on
+            _date(r, r.milestones, lst, on)
+    for stage, column in xl.MILESTONE_COLUMNS.items():
+        if column in cells:
+            _date(r, r.milestones, stage, cells[column])
+    if "cancelled_on" in cells:
+        if r.cancelled_on is None:
+            r.cancelled_on = cells["cancelled_on"]
+        elif r.cancelled_on.value != cells["cancelled_on"].value:
+            _differs(r, cells["cancelled_on"], r.cancelled_on)
+
+
+def _date(r: Record, dates: dict[Stage, Cell], stage: Stage, cell: Cell) -> None:
+    seen = dates.get(stage)
+    if seen is None:
+        dates[stage] = cell
+    elif seen.value != cell.value:
+        _differs(r, cell, seen)
+
+
+def _differs(r: Record, cell: Cell, seen: Cell) -> None:
+    where = f"row {seen.src.row}" + (f" ({seen.column})" if seen.column != cell.column else "")
+    r.error(cell, f"{cell.column} '{_show(cell.value)}' differs from '{_show(seen.value)}' on {where} of the same "
+            "project.", "inconsistent_rows")
 
 
 def _show(value: Any) -> str:
@@ -354,6 +384,8 @@ def _show(value: Any) -> str:
         return "是" if value else "否"
     if isinstance(value, Stage):
         return value.value
+    if isinstance(value, date):
+        return value.isoformat()
     return str(value)
 
 
@@ -379,6 +411,8 @@ def _check_rights(r: Record, ctx: Ctx) -> None:
                 f"chain '{chain.value}'.", "forbidden")
     if actor.role is Role.INTEGRATION:
         later = [c for s, c in r.milestones.items() if s is not Stage.SIGNED]
+        if r.cancelled_on is not None:
+            later.append(r.cancelled_on)
         if later or (r.stage is not None and r.stage.value is not Stage.SIGNED):
             cell = later[0] if later else r.stage
             r.error(cell, "The integration role imports rows at stage 'signed' only.", "forbidden")
@@ -428,23 +462,30 @@ def _plan_create(r: Record, ctx: Ctx) -> None:
 
 
 def _stated_stage(r: Record, final: Stage, *, cancelled: bool, reached: Stage) -> None:
-    """The file's 阶段 against where the import leaves the project (``final``; ``reached``: furthest milestone)."""
-    stage = r.stage
-    if stage is None:
+    """The file's 阶段 (and 终止日期) against where the import leaves the project (``final``, one of the four
+    lists; ``cancelled``: the ledger has it cancelled already; ``reached``: the furthest milestone of the file)."""
+    stage, cancel_on = r.stage, r.cancelled_on
+    stated: Stage | None = stage.value if stage is not None else None
+    if stage is not None and cancel_on is not None and stated is not Stage.CANCELLED:
+        r.error(cancel_on, f"{cancel_on.column} is given but {stage.column} is '{_show(stated)}', not 终止.",
+                "inconsistent_stage")
         return
-    stated: Stage = stage.value
-    if stated is Stage.CANCELLED:
-        if not cancelled:
-            known = [c.value for c in r.milestones.values()] + ([_latest(r.existing)] if r.existing else [])
-            r.cancel = Cell(max(known), stage.src, stage.column)
-            r.final_stage = Stage.CANCELLED
+    if stated is Stage.CANCELLED or cancel_on is not None:
+        _stated_cancellation(r, cancelled=cancelled)
+        return
+    if stage is None or stated is None:
         return
     if cancelled:
         r.warnings.append("The project is cancelled in the ledger; the file's stage is older.")
         return
     if LISTS.index(stated) > LISTS.index(final):
-        r.warnings.append(f"{stage.column} says '{_show(stated)}' but the file dates the project only up to "
-                          f"{LABELS_ZH[final]}: it stays at '{final.value}'.")
+        if r.ledger and r.dated:
+            missing = LABELS_ZH[LISTS[LISTS.index(final) + 1]]
+            r.error(stage, f"{stage.column} '{_show(stated)}' is ahead of the row's dates: its {missing} date is "
+                    "empty.", "inconsistent_stage")
+        else:
+            r.warnings.append(f"{stage.column} says '{_show(stated)}' but the file dates the project only up to "
+                              f"{LABELS_ZH[final]}: it stays at '{final.value}'.")
     elif LISTS.index(stated) < LISTS.index(reached):
         if r.existing is None or any(LISTS.index(s) > LISTS.index(stated) for s in r.milestones):
             r.error(stage, f"{stage.column} '{_show(stated)}' contradicts the file's {LABELS_ZH[reached]} date.",
@@ -453,11 +494,35 @@ def _stated_stage(r: Record, final: Stage, *, cancelled: bool, reached: Stage) -
             r.warnings.append(f"The ledger has the project at '{final.value}', ahead of the file's stage.")
 
 
+def _stated_cancellation(r: Record, *, cancelled: bool) -> None:
+    """阶段 终止 (or a 终止日期): cancel on the file's 终止日期 — or, in an export written before it had one, on the
+    last milestone date the file and the ledger know; nothing to do for a project the ledger has cancelled on
+    the same date."""
+    stage, cancel_on = r.stage, r.cancelled_on
+    if cancelled:
+        known = r.existing.cancelled_on if r.existing else None
+        if cancel_on is not None and known is not None and cancel_on.value != known:
+            r.error(cancel_on, f"{cancel_on.column}: {cancel_on.value.isoformat()} differs from the cancellation "
+                    f"date {known.isoformat()} the ledger has.", "milestone_conflict")
+        return
+    if cancel_on is not None:
+        r.cancel = cancel_on
+    elif stage is not None and r.cancel_header is not None:
+        r.error(stage, f"{stage.column} is 终止: the project's {r.cancel_header} is required.", "missing_value",
+                column=r.cancel_header)
+        return
+    elif stage is not None:
+        dates = [c.value for c in r.milestones.values()] + ([_latest(r.existing)] if r.existing else [])
+        r.cancel = Cell(max(dates), stage.src, stage.column)
+    r.final_stage = Stage.CANCELLED
+
+
 def _check_cancel(r: Record, current: Stage, previous: date | None, ctx: Ctx) -> None:
     """The cancellation the file asks for, checked as ``transition_project`` checks it."""
     if r.cancel is None or r.errors:
         return
-    _check_step(r, current, Stage.CANCELLED, r.cancel, previous, ctx, reason=CANCEL_REASON)
+    reason = CANCEL_REASON if r.cancelled_on is not None else CANCEL_REASON_UNDATED
+    _check_step(r, current, Stage.CANCELLED, r.cancel, previous, ctx, reason=reason)
     if not r.errors:
         r.final_stage = Stage.CANCELLED
         if r.outcome in (Outcome.UPDATE, Outcome.UNCHANGED):
