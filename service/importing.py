@@ -399,7 +399,7 @@ def _parse_xlsx(f: IO[bytes], budget: _Budget) -> ParsedFile:
         raise budget.over("members")
     try:
         z = zipfile.ZipFile(f)
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError, struct.error) as exc:
+    except Exception as exc:  # noqa: BLE001 - BadZipFile, NotImplementedError (version), OSError …: all damage
         raise NotASpreadsheet("The file looks like a ZIP archive but cannot be opened as one.") from exc
     with z:
         infos = z.infolist()
@@ -413,7 +413,12 @@ def _parse_xlsx(f: IO[bytes], budget: _Budget) -> ParsedFile:
         parts = {i.filename: i for i in infos}
         if "xl/workbook.xml" not in parts:
             raise NotASpreadsheet("The ZIP archive is not an XLSX workbook (ODS, DOCX …): save it as .xlsx or .csv.")
-        return _read_workbook(z, parts, budget)
+        try:
+            return _read_workbook(z, parts, budget)
+        except (FileRejected, NotASpreadsheet):
+            raise
+        except Exception as exc:  # noqa: BLE001 - a damaged workbook is the client's problem (415), never a 500
+            raise NotASpreadsheet(f"The XLSX workbook cannot be read ({type(exc).__name__}).") from exc
 
 
 def _read_workbook(z: zipfile.ZipFile, parts: dict[str, zipfile.ZipInfo], budget: _Budget) -> ParsedFile:

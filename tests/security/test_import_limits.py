@@ -145,6 +145,15 @@ def test_compression_excel_never_writes_is_refused():
         parse(content)
 
 
+def test_an_archive_zipfile_cannot_open_is_not_a_spreadsheet():
+    """A directory entry asking for a ZIP version zipfile does not implement (found by fuzzing): 415, never 500."""
+    content = bytearray(workbook())
+    entry = content.index(b"PK\x01\x02")
+    content[entry + 6:entry + 8] = (200, 0)  # "version needed to extract": 20.0
+    with pytest.raises(NotASpreadsheet, match="cannot be opened"):
+        parse(bytes(content))
+
+
 # ---------------------------------------------------------------- XML
 
 
