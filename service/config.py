@@ -56,10 +56,23 @@ class Settings(BaseSettings):
     # Web frontend (SPEC §8): the key that signs browser session cookies. Unset → a random one per process,
     # so sessions end at restart and do not carry across workers or instances: set it for those deployments.
     session_secret: str = Field(default="", repr=False, description="Signs the web frontend's session cookies.")
-    # Imports (SPEC §7): a file of more data rows is refused (422); split it. An import is one transaction that
-    # holds the audit chain (other writes wait) for about 10 ms per project: 2,000 rows stay well within
-    # SQLite's 30 s busy timeout.
+    # Imports (SPEC §7): a file is read as a stream before any write lock is taken, within these limits (a file
+    # over one is refused at once, 422, naming it; service/importing.py has the finer XLSX bounds), then checked
+    # against a read of the ledger; only the writes of a file found clean take the write turn, in one
+    # transaction that holds the audit chain (other writes wait) for a few ms per project.
     import_max_rows: int = Field(default=2_000, ge=1, description="Most data rows one import may hold.")
+    import_max_cells: int = Field(default=50_000, ge=1, description="Most non-empty cells one import may hold.")
+    import_max_blank_rows: int = Field(default=10_000, ge=0, description="Most blank rows one import may hold.")
+    import_max_unpacked_bytes: int = Field(
+        default=100 * 1024 * 1024, ge=1, description="Most bytes an XLSX workbook may unpack to (all its parts)."
+    )
+    import_parse_seconds: float = Field(
+        default=5.0, gt=0, description="Time budget of reading one file; a file that takes longer is refused (422)."
+    )
+    import_concurrency: int = Field(
+        default=1, ge=1, description="Files read and checked at once per worker process (the others wait their turn "
+        "without holding a thread).",
+    )
     # Webhooks (SPEC §7).
     public_url: str = Field(
         default="", description="The service's own public base URL (e.g. https://ledger.example.cn); webhooks may "

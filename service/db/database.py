@@ -47,6 +47,8 @@ class Database:
         self.commit_limiter = anyio.CapacityLimiter(settings.thread_limit)
         self.read_limiter = anyio.CapacityLimiter(settings.read_concurrency)
         self.report_turns = anyio.Semaphore(settings.report_concurrency)
+        # Imports read and check their file one at a time per process (LEDGER_IMPORT_CONCURRENCY).
+        self.import_turns = anyio.CapacityLimiter(settings.import_concurrency)
         self.write_gate: anyio.Lock | None = anyio.Lock() if self.is_sqlite else None
         # A SQLite file: the event loop's own connections (only the loop uses them, so they never wait; overflow is
         # unbounded so that they never could). PostgreSQL: autocommit connections for single-statement reads, used

@@ -44,6 +44,9 @@ from service.domain.stages import LISTS, MAJOR_THRESHOLD, Stage
 #: list's milestone date, the rest are ``project``'s columns of those names.
 ITEM_KEYS = ("id", "external_ref", "name", "chain", "district", "investor", "planned_investment", "is_key", "major",
              "stage", "on")
+#: What an export row carries besides the item (``stream_items``; never the JSON items): every milestone date of the
+#: project and its cancellation date, so that a row of any period's export stands on its own (SPEC §3).
+EXPORT_DATE_COLUMNS = ("signed_on", "started_on", "in_production_on", "at_capacity_on", "cancelled_on")
 #: ``by`` of the summary → the reference table whose codes make its rows.
 GROUPS = {"chain": Chain.__table__, "district": District.__table__}
 
@@ -120,10 +123,12 @@ class LedgerQueries:
 
         return self._all(("ledger.summary", by), build, f, p_start=start, p_end=end)
 
-    def _items(self, lst: Stage, f: ProjectFilter, start: date, end: date) -> Select[Any]:
+    def _items(self, lst: Stage, f: ProjectFilter, start: date, end: date,
+               extra: Sequence[str] = ()) -> Select[Any]:
         c, on = self.source.c, milestone(self.source, lst)
         computed = {"major": (c.planned_investment >= MAJOR_THRESHOLD).label("major"), "on": on.label("on")}
-        stmt = select(*(computed.get(key, c.get(key)) for key in ITEM_KEYS)).where(_between(on, start, end))
+        stmt = select(*(computed.get(key, c.get(key)) for key in ITEM_KEYS), *(c[key] for key in extra))
+        stmt = stmt.where(_between(on, start, end))
         # Milestone-date order, then id: the (X_on, id) index ix_project_<list>_on serves it.
         return apply_project_filter(stmt, f, table=c).order_by(on, c.id)
 
@@ -140,6 +145,8 @@ class LedgerQueries:
     def stream_items(
         self, lst: Stage, f: ProjectFilter, start: date, end: date, *, batch: int = 2000
     ) -> Iterator[Row[Any]]:
-        """Every item of the list, fetched ``batch`` rows at a time (a server-side cursor on PostgreSQL)."""
-        result = self.session.execute(self._items(lst, f, start, end).execution_options(yield_per=batch))
+        """Every item of the list with ``EXPORT_DATE_COLUMNS`` besides (for the exports), fetched ``batch`` rows at a
+        time (a server-side cursor on PostgreSQL)."""
+        stmt = self._items(lst, f, start, end, EXPORT_DATE_COLUMNS)
+        result = self.session.execute(stmt.execution_options(yield_per=batch))
         yield from result

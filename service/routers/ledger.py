@@ -48,7 +48,10 @@ DOWNLOADS: dict[int | str, dict[str, Any]] = {
 ERRORS = {**responses(401, 422), **DOWNLOADS}
 EXPORTS_NOTE = (
     "`format=csv` is one table whose `清单` column holds the list's zh-CN label (新签约 …); `format=xlsx` has one "
-    "sheet per list. Exports carry every row (no `limit`), zh-CN headers, amounts as numbers (plain decimals "
+    "sheet per list. Every row also carries the project's four milestone dates (签约日期, 开工日期, 投产日期, 达产日期, "
+    "empty where not reached) and its 终止日期 (empty unless cancelled) besides 阶段, so a row stands on its own and "
+    "any export, of any period, imports back (`POST /projects/import`) as the same projects. "
+    "Exports carry every row (no `limit`), zh-CN headers, amounts as numbers (plain decimals "
     "in CSV); CSV is UTF-8 with a byte-order mark so Excel opens it correctly. Text cells starting with `=`, "
     "`+`, `-`, `@`, tab or CR get a leading `'` (no formula injection). `as_of` (RFC 3339 with a time zone) "
     "reads the report as the ledger knew it at that moment, from the version history: a month's ledger read "

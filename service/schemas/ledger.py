@@ -144,26 +144,34 @@ STAGE_ZH: dict[str, str] = {
 }
 YES_NO = {True: "是", False: "否"}
 LIST_HEADER = "清单"
+#: The milestone dates every export row carries besides its list's 日期 — the four milestones and the cancellation —
+#: so that a row stands on its own: any export, of any period, imports back as the same projects (SPEC §3, §7).
+#: Header → the column of ``project`` (``EXPORT_DATE_COLUMNS`` of service/db/ledger.py selects them).
+DATE_HEADERS = {"签约日期": "signed_on", "开工日期": "started_on", "投产日期": "in_production_on",
+                "达产日期": "at_capacity_on", "终止日期": "cancelled_on"}
 ITEM_HEADERS = ("项目编号", "外部编号", "项目名称", "产业链", "区", "投资方", "计划投资(万元)", "重点项目", "重大项目",
-                "阶段", "日期")
+                "阶段", "日期", *DATE_HEADERS)
 BY_HEADER = {SummaryBy.CHAIN: "产业链", SummaryBy.DISTRICT: "区"}
 TOTAL_LABEL = "合计"
 
 
 def item_cells(row: Any) -> list[Any]:
+    """An export row's cells: the item's, then every milestone date of the project (empty where not reached) and
+    its cancellation date (empty unless cancelled). ``row`` is a record of ``LedgerQueries.stream_items``."""
     return [row.id, row.external_ref, row.name, row.chain, row.district, row.investor, row.planned_investment,
-            YES_NO[bool(row.is_key)], YES_NO[bool(row.major)], STAGE_ZH[row.stage], row.on]
+            YES_NO[bool(row.is_key)], YES_NO[bool(row.major)], STAGE_ZH[row.stage], row.on,
+            row.signed_on, row.started_on, row.in_production_on, row.at_capacity_on, row.cancelled_on]
 
 
 def ledger_table(lists: Iterable[tuple[Stage, Iterable[Any]]]) -> tuple[Sequence[str], Iterator[list[Any]]]:
-    """One table (CSV): a 清单 column with the list's zh-CN label, then the item's cells."""
+    """One table (CSV): a 清单 column with the list's zh-CN label, then the item's cells (``item_cells``)."""
     return (LIST_HEADER, *ITEM_HEADERS), ([LABELS_ZH[lst], *item_cells(r)] for lst, rows in lists for r in rows)
 
 
 def ledger_sheets(
     lists: Iterable[tuple[Stage, Iterable[Any]]],
 ) -> Iterator[tuple[str, Sequence[str], Iterator[list[Any]]]]:
-    """One sheet per list (XLSX), named 新签约 … 新达产, with the item's cells."""
+    """One sheet per list (XLSX), named 新签约 … 新达产, with the item's cells (``item_cells``)."""
     return ((LABELS_ZH[lst], ITEM_HEADERS, (item_cells(r) for r in rows)) for lst, rows in lists)
 
 

