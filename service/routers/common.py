@@ -56,8 +56,8 @@ QUARTER_PATTERN = f"^{_YEAR}-Q[1-4]$"
 _ENTITY_TAG = r'((W/)?"[!#-~]{0,80}"|[0-9]{1,18})'
 ETAG_PATTERN = rf"^\s*(\*|{_ENTITY_TAG}(\s*,\s*{_ENTITY_TAG}){{0,20}})\s*$"
 _TAG = re.compile(r'(?:W/)?"[^"]*"|[0-9]+')
-IfMatch = Annotated[
-    str | None,
+IfMatch = Annotated[  # a string when sent (the schema has no null: a header is absent, never null)
+    str,
     Header(alias="If-Match", pattern=ETAG_PATTERN, description='The ETag read before, e.g. "3". Required on PUT '
            "of an existing resource (428 without it); 412 when the resource has changed since."),
 ]

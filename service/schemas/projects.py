@@ -65,6 +65,8 @@ def _input(f: pf.Field, *, patch: bool) -> tuple[Any, Any]:
         return kind, _described(f, ...)
     if f.kind is pf.Kind.FLAG and not patch:
         return kind, _described(f, False)
+    if patch and not f.nullable:  # may be left out, never set to null (the schema says so: no null type)
+        return kind, _described(f, None)
     return kind | None, _described(f, None)
 
 
