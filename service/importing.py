@@ -52,6 +52,7 @@ from xml.parsers import expat
 
 from openpyxl.styles.numbers import is_date_format
 
+from service.domain import project_fields as pf
 from service.domain.stages import LABELS_ZH, LISTS, Stage
 from service.exports import FORMULA_TRIGGERS
 from service.schemas.ledger import ITEM_HEADERS, LIST_HEADER, STAGE_ZH
@@ -62,31 +63,19 @@ HEADER_SEARCH_ROWS = 10
 TEMPLATE, LEDGER = "project_sheet", "ledger_export"
 
 #: Column → the headers that name it (compared after ``normalise_header``).
+#: Column → the headers that name it (compared after ``normalise_header``): every field of a project that a file
+#: may carry (service/domain/project_fields.py: its zh-CN and English labels, its name, its aliases), and the ledger
+#: export's own 清单 (the list) and 日期 (the list's date).
 COLUMNS: dict[str, tuple[str, ...]] = {
     "list": (LIST_HEADER, "list"),
-    "id": ("项目编号", "id", "project_id"),
-    "external_ref": ("外部编号", "external_ref", "外部项目编号"),
-    "name": ("项目名称", "name"),
-    "chain": ("产业链", "chain"),
-    "district": ("区", "district", "所在区", "区县"),
-    "investor": ("投资方", "investor"),
-    "planned_investment": ("计划投资(万元)", "计划投资", "planned_investment"),
-    "is_key": ("重点项目", "is_key"),
-    "major": ("重大项目", "major"),
-    "stage": ("阶段", "stage"),
+    **{f.name: (f.zh, f.name, f.en, *f.aliases) for f in pf.FIELDS if f.settable or f.exported},
     "on": ("日期", "on", "date"),
-    "signed_on": ("签约日期", "signed_on"),
-    "started_on": ("开工日期", "started_on"),
-    "in_production_on": ("投产日期", "in_production_on"),
-    "at_capacity_on": ("达产日期", "at_capacity_on"),
-    "cancelled_on": ("终止日期", "cancelled_on"),
 }
 MILESTONE_COLUMNS: dict[Stage, str] = {s: f"{s.value}_on" for s in LISTS}
-ATTRIBUTES = ("external_ref", "name", "chain", "district", "investor", "planned_investment", "is_key")
-REQUIRED = {
-    TEMPLATE: ("name", "chain", "district", "investor", "planned_investment", "signed_on"),
-    LEDGER: ("name", "chain", "district", "investor", "planned_investment", "on"),
-}
+#: What a row says of a project besides its dates and stage: the fields a ``POST /projects`` sets.
+ATTRIBUTES = tuple(f.name for f in pf.SETTABLE)
+_REQUIRED_ATTRIBUTES = tuple(f.name for f in pf.SETTABLE if f.required)
+REQUIRED = {TEMPLATE: (*_REQUIRED_ATTRIBUTES, "signed_on"), LEDGER: (*_REQUIRED_ATTRIBUTES, "on")}
 LIST_LABELS: dict[str, Stage] = {**{LABELS_ZH[s]: s for s in LISTS}, **{s.value: s for s in LISTS}}
 STAGE_LABELS: dict[str, Stage] = {**{v: Stage(k) for k, v in STAGE_ZH.items()}, **{s.value: s for s in Stage}}
 YES = frozenset({"是", "true", "yes", "y", "1", "√", "✓", "重点"})

@@ -37,16 +37,17 @@ from service.db.projects import apply_project_filter, filter_values, statement_s
 from service.db.raw import session_reader
 from service.db.tables import Chain, District, Project
 from service.db.types import Money
+from service.domain import project_fields as pf
 from service.domain.queries import ProjectFilter
 from service.domain.stages import LISTS, MAJOR_THRESHOLD, Stage
 
 #: A ledger item's columns, in the order of its document (``LedgerItem``): ``major`` is computed, ``on`` is the
 #: list's milestone date, the rest are ``project``'s columns of those names.
-ITEM_KEYS = ("id", "external_ref", "name", "chain", "district", "investor", "planned_investment", "is_key", "major",
-             "stage", "on")
-#: What an export row carries besides the item (``stream_items``; never the JSON items): every milestone date of the
-#: project and its cancellation date, so that a row of any period's export stands on its own (SPEC §3).
-EXPORT_DATE_COLUMNS = ("signed_on", "started_on", "in_production_on", "at_capacity_on", "cancelled_on")
+ITEM_KEYS = (*(f.name for f in pf.ITEM), "on")
+#: What an export row carries besides the item (``stream_items``; never the JSON items): the other exported fields,
+#: every milestone date of the project and its cancellation date among them, so that a row of any period's export
+#: stands on its own (SPEC §3).
+EXPORT_DATE_COLUMNS = tuple(f.name for f in pf.EXPORTED if f.name not in ITEM_KEYS)
 #: ``by`` of the summary → the reference table whose codes make its rows.
 GROUPS = {"chain": Chain.__table__, "district": District.__table__}
 

@@ -126,6 +126,11 @@ SETTABLE: tuple[Field, ...] = tuple(f for f in FIELDS if f.settable)
 PATCHABLE: tuple[Field, ...] = tuple(f for f in FIELDS if f.patchable)
 #: The stored fields of the audit snapshot: a change to any of them is a new version and an audit event.
 AUDITED: tuple[str, ...] = tuple(f.name for f in FIELDS if f.audited)
+#: The columns of a ledger export row (CSV/XLSX), in order: every exported field, the list's own date (``on``,
+#: 日期) right after the stage.
+EXPORTED: tuple[Field, ...] = tuple(f for f in FIELDS if f.exported)
+#: A ledger item of the JSON ledger: the exported fields but the dates (the item has its list's date, ``on``).
+ITEM: tuple[Field, ...] = tuple(f for f in EXPORTED if f.kind is not Kind.DATE)
 #: The milestone date of each of the four lists, in list order.
 MILESTONES: tuple[Field, ...] = tuple(f for f in FIELDS if f.milestone)
 

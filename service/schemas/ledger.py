@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
+from operator import attrgetter
 from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, create_model
 
+from service.domain import project_fields as pf
 from service.domain.periods import Period
 from service.domain.stages import LABELS_ZH, LISTS, Stage
-from service.schemas.common import Amount, amount_text
+from service.schemas.common import amount_text
+from service.schemas.projects import read_field
 
 if TYPE_CHECKING:
     from service.usecases.ledger import LedgerList, SummaryRow, Tally
@@ -33,18 +36,13 @@ class SummaryBy(StrEnum):
     DISTRICT = "district"
 
 
-class LedgerItem(BaseModel):
-    id: str
-    external_ref: str | None
-    name: str
-    chain: str
-    district: str
-    investor: str
-    planned_investment: Amount
-    is_key: bool
-    major: bool = Field(description="Planned investment ≥ 10,000 万元 (1 亿元).")
-    stage: Stage = Field(description="The project's current stage; `cancelled` projects stay on the lists they reached.")
-    on: date = Field(description="The project's milestone date of this list.")
+#: A project on a list: the fields of its one definition an item shows (``project_fields.ITEM``) and the list's date.
+LedgerItem = create_model(
+    "LedgerItem", __module__=__name__,
+    **{f.name: read_field(f) for f in pf.ITEM} | {"stage": (Stage, Field(
+        description="The project's current stage; `cancelled` projects stay on the lists they reached."))},
+    on=(date, Field(description="The project's milestone date of this list.")),
+)
 
 
 class ListTally(BaseModel):
@@ -144,13 +142,18 @@ STAGE_ZH: dict[str, str] = {
 }
 YES_NO = {True: "是", False: "否"}
 LIST_HEADER = "清单"
-#: The milestone dates every export row carries besides its list's 日期 — the four milestones and the cancellation —
-#: so that a row stands on its own: any export, of any period, imports back as the same projects (SPEC §3, §7).
-#: Header → the column of ``project`` (``EXPORT_DATE_COLUMNS`` of service/db/ledger.py selects them).
-DATE_HEADERS = {"签约日期": "signed_on", "开工日期": "started_on", "投产日期": "in_production_on",
-                "达产日期": "at_capacity_on", "终止日期": "cancelled_on"}
-ITEM_HEADERS = ("项目编号", "外部编号", "项目名称", "产业链", "区", "投资方", "计划投资(万元)", "重点项目", "重大项目",
-                "阶段", "日期", *DATE_HEADERS)
+#: The export's columns (``project_fields.EXPORTED``, with the list's own date 日期 after the stage), their zh-CN
+#: headers and how each value becomes a cell: yes/no and stages in words, the rest as they are.
+_EXPORT_KEYS = tuple(key for f in pf.EXPORTED for key in ((f.name, "on") if f.kind is pf.Kind.STAGE else (f.name,)))
+ITEM_HEADERS = tuple("日期" if key == "on" else pf.BY_NAME[key].zh for key in _EXPORT_KEYS)
+_CELL: dict[pf.Kind, Callable[[Any], Any]] = {
+    pf.Kind.FLAG: lambda v: YES_NO[bool(v)], pf.Kind.STAGE: lambda v: STAGE_ZH[v],
+}
+_CELLS = tuple((attrgetter(key), _CELL.get(pf.BY_NAME[key].kind) if key != "on" else None) for key in _EXPORT_KEYS)
+#: Header → the column of ``project`` of the export's dates (the four milestones and the cancellation).
+DATE_HEADERS = {f.zh: f.name for f in pf.EXPORTED if f.kind is pf.Kind.DATE}
+
+
 BY_HEADER = {SummaryBy.CHAIN: "产业链", SummaryBy.DISTRICT: "区"}
 TOTAL_LABEL = "合计"
 
@@ -158,9 +161,7 @@ TOTAL_LABEL = "合计"
 def item_cells(row: Any) -> list[Any]:
     """An export row's cells: the item's, then every milestone date of the project (empty where not reached) and
     its cancellation date (empty unless cancelled). ``row`` is a record of ``LedgerQueries.stream_items``."""
-    return [row.id, row.external_ref, row.name, row.chain, row.district, row.investor, row.planned_investment,
-            YES_NO[bool(row.is_key)], YES_NO[bool(row.major)], STAGE_ZH[row.stage], row.on,
-            row.signed_on, row.started_on, row.in_production_on, row.at_capacity_on, row.cancelled_on]
+    return [get(row) if cell is None else cell(get(row)) for get, cell in _CELLS]
 
 
 def ledger_table(lists: Iterable[tuple[Stage, Iterable[Any]]]) -> tuple[Sequence[str], Iterator[list[Any]]]:

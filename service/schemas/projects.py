@@ -70,7 +70,8 @@ def _input(f: pf.Field, *, patch: bool) -> tuple[Any, Any]:
     return kind | None, _described(f, None)
 
 
-def _output(f: pf.Field) -> tuple[Any, Any]:
+def read_field(f: pf.Field) -> tuple[Any, Any]:
+    """A field as documents show it (``ProjectRead``, the ledger's items): its type, null where it may be."""
     kind = _OUTPUT[f.kind]
     return (kind | None if f.nullable and f.stored else kind), _described(f, ...)
 
@@ -96,7 +97,7 @@ def _read_fields() -> dict[str, tuple[Any, Any]]:
         if f.milestone:
             out.setdefault("milestones", (Milestones, ...))
         else:
-            out[f.name] = _output(f)
+            out[f.name] = read_field(f)
     return out
 
 

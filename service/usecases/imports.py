@@ -48,6 +48,7 @@ from service.db.imports import ImportLookups
 from service.db.tables import Chain, District, Project
 from service.db.values import new_id
 from service.domain import errors as d
+from service.domain import project_fields as pf
 from service.domain.access import Role
 from service.domain.context import Ctx
 from service.domain.stages import LABELS_ZH, LISTS, Stage, advance, check_milestones, check_transition_date
@@ -66,21 +67,23 @@ from service.usecases.common import audit
 CANCEL_REASON = "台帐导入：文件中的项目已终止 (imported as cancelled: 阶段 终止 in the file)"
 CANCEL_REASON_UNDATED = ("台帐导入：导出时已终止，终止日期取文件中最后一个里程碑日期 (imported as cancelled from a ledger "
                          "export without 终止日期)")
-UPDATABLE = ("name", "district", "investor", "planned_investment", "is_key")
+#: What an import may change of an existing project: what a PATCH changes, but the ref that matched it.
+UPDATABLE = tuple(f.name for f in pf.PATCHABLE if not f.unique)
 IMPORTERS = (Role.ADMIN, Role.DEPARTMENT, Role.INTEGRATION)
 
-_CONVERT = {
-    "external_ref": xl.as_text, "id": xl.as_text, "name": xl.as_text, "chain": xl.as_text, "district": xl.as_text,
-    "investor": xl.as_text, "planned_investment": xl.as_amount, "is_key": xl.as_bool, "stage": xl.as_stage,
-    "list": xl.as_list, "on": xl.as_date, "cancelled_on": xl.as_date,
-    **{c: xl.as_date for c in xl.MILESTONE_COLUMNS.values()},
+#: How a cell becomes a value, and the API's type that then checks it, by the kind of the field it fills.
+_READ_KIND: dict[pf.Kind, Any] = {
+    pf.Kind.ID: xl.as_text, pf.Kind.REF: xl.as_text, pf.Kind.NAME: xl.as_text, pf.Kind.CODE: xl.as_text,
+    pf.Kind.AMOUNT: xl.as_amount, pf.Kind.FLAG: xl.as_bool, pf.Kind.STAGE: xl.as_stage, pf.Kind.DATE: xl.as_date,
 }
-_VALIDATE = {
-    "name": TypeAdapter(Name), "investor": TypeAdapter(Name), "external_ref": TypeAdapter(ShortText),
-    "id": TypeAdapter(ShortText), "planned_investment": TypeAdapter(Amount), "on": TypeAdapter(Day),
-    "cancelled_on": TypeAdapter(Day), **{c: TypeAdapter(Day) for c in xl.MILESTONE_COLUMNS.values()},
+_CHECK_KIND: dict[pf.Kind, Any] = {
+    pf.Kind.ID: TypeAdapter(ShortText), pf.Kind.REF: TypeAdapter(ShortText), pf.Kind.NAME: TypeAdapter(Name),
+    pf.Kind.AMOUNT: TypeAdapter(Amount), pf.Kind.DATE: TypeAdapter(Day),
 }
-_REQUIRED_CELLS = ("name", "chain", "district", "investor", "planned_investment")
+_FIELDS = [pf.BY_NAME[key] for key in xl.COLUMNS if key in pf.BY_NAME and pf.BY_NAME[key].stored]
+_CONVERT = {"list": xl.as_list, "on": xl.as_date, **{f.name: _READ_KIND[f.kind] for f in _FIELDS}}
+_VALIDATE = {"on": TypeAdapter(Day), **{f.name: _CHECK_KIND[f.kind] for f in _FIELDS if f.kind in _CHECK_KIND}}
+_REQUIRED_CELLS = tuple(f.name for f in pf.SETTABLE if f.required)
 
 
 @dataclass(frozen=True, slots=True)
