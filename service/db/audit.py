@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -32,24 +31,6 @@ from service.domain.access import Actor
 _EVENT = AuditEvent.__table__
 _HEAD = AuditHead.__table__
 
-
-@dataclass(frozen=True, slots=True)
-class StoredEvent:
-    """An event as ``AuditLog.append`` wrote it (the columns of ``audit_event``)."""
-
-    seq: int
-    at: datetime
-    actor_name: str
-    actor_role: str
-    request_id: str | None
-    action: str
-    entity: str
-    entity_id: str
-    data: str
-    prev_hash: str
-    hash: str
-
-
 # The fields of an event that the service itself names (a role, an action, an entity type, a request id that the
 # middleware accepted or generated): plain ASCII that needs no escaping in JSON, CSV or a log line. ``append``
 # refuses anything else, so the PostgreSQL export can splice them without an escaping call per row.
@@ -74,7 +55,7 @@ class AuditLog:
         after: dict[str, Any] | None,
         now: datetime,
         extra: dict[str, Any] | None = None,
-    ) -> StoredEvent:
+    ) -> AuditEvent:
         for name, value in (("actor_role", actor.role.value), ("action", action), ("entity", entity),
                             ("request_id", request_id)):
             if value is not None and not _PLAIN_FIELD.fullmatch(value):
@@ -99,10 +80,9 @@ class AuditLog:
             data=audit_chain.canonical_json(payload),
             prev_hash=head.hash,
         )
-        event = StoredEvent(*chained[:1], now, *chained[2:], audit_chain.link(chained))
-        w.execute("audit.insert", lambda: insert(_EVENT), seq=event.seq, at=now, actor_name=event.actor_name,
-                  actor_role=event.actor_role, request_id=request_id, action=action, entity=entity,
-                  entity_id=event.entity_id, data=event.data, prev_hash=event.prev_hash, hash=event.hash)
+        row = {**chained._asdict(), "at": now, "hash": audit_chain.link(chained)}
+        w.execute("audit.insert", lambda: insert(_EVENT), **row)
+        event = AuditEvent.model_construct(**row)  # what was written, as a row of the table (not in the session)
         w.execute("audit.head.update", lambda: update(_HEAD).where(_HEAD.c.id == 1).values(
             seq=bindparam("head_seq"), hash=bindparam("head_hash")), head_seq=event.seq, head_hash=event.hash)
         return event
