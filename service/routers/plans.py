@@ -39,6 +39,7 @@ from service.schemas.plans import (
     progress_read,
     revision_read,
 )
+from service.usecases import plan_progress as progress_uc
 from service.usecases import plans as uc
 
 router = APIRouter(tags=["plans"])
@@ -188,6 +189,6 @@ def get_plan_progress(code: ChainCode, year: Year, session: SessionDep, ctx: Ctx
     ),
 )
 def get_city_plan_progress(year: Year, session: SessionDep, ctx: CtxDep) -> Response:
-    rows, expected = uc.city_progress(session, year=year, today=ctx.today)
+    rows, expected = progress_uc.city_progress(session, year=year, today=ctx.today)
     return json_response(city_progress_read(rows, year=year, today=ctx.today, expected=expected))
 

@@ -13,7 +13,8 @@ from service.domain.plans import ProgressStatus, TaskStatus
 from service.schemas.common import Amount, Day, Input, LongText, Name, ShortText, _no_nul, amount_text
 
 if TYPE_CHECKING:
-    from service.usecases.plans import ChainProgress, PlanProgress, PlanView
+    from service.usecases.plan_progress import ChainProgress, PlanProgress
+    from service.usecases.plans import PlanView
 
 #: A task or indicator key: short, URL-safe (it appears in paths), unique within a plan.
 PartKey = Annotated[

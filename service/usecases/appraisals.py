@@ -31,7 +31,7 @@ from service.domain.context import Ctx
 from service.domain.schedule import ItemKind, due_date, periods_of
 from service.usecases.calendar import working_calendar_of
 from service.usecases.common import audit, check_version
-from service.usecases.plans import appraisal_inputs_by_chain
+from service.usecases.plan_progress import appraisal_inputs_by_chain
 from service.usecases.rhythm import end_of_day_utc
 
 DRAFT, PUBLISHED = "draft", "published"

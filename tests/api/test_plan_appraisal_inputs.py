@@ -11,7 +11,7 @@ import pytest
 
 from service.db.engine import transaction
 from service.db.tables import Plan, PlanActual, PlanIndicator, PlanTask
-from service.usecases.plans import PlanAppraisalInputs, appraisal_inputs, appraisal_inputs_by_chain
+from service.usecases.plan_progress import PlanAppraisalInputs, appraisal_inputs, appraisal_inputs_by_chain
 from tests.api.plan_support import DISPATCH_INVESTED_2026, LEDGER_2026, YEAR, build_world, frac
 
 TODAY = date(2026, 11, 24)
