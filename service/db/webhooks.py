@@ -20,6 +20,7 @@ import orjson
 from sqlalchemy import and_, exists, func, insert, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
+from service.db.raw import session_reader
 from service.db.tables import (
     AuditEvent,
     WebhookAttempt,
@@ -127,10 +128,9 @@ class Outbox:
         thousands of rows asks for every event); ``WebhookRepo`` writes drop the cached list."""
         cached = self.session.info.get(_CACHE_KEY)
         if cached is None:
-            rows = self.session.execute(
-                select(WebhookSubscription.id, WebhookSubscription.events, WebhookSubscription.created_by_role)
-                .where(WebhookSubscription.deleted_at.is_(None))
-            ).all()
+            s = WebhookSubscription.__table__.c
+            rows = session_reader(self.session).all("webhook.subscriptions.live", lambda: select(
+                s.id, s.events, s.created_by_role).where(s.deleted_at.is_(None)))
             cached = self.session.info[_CACHE_KEY] = [(r.id, json.loads(r.events), r.created_by_role) for r in rows]
         return cached
 
