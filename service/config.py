@@ -57,7 +57,7 @@ class Settings(BaseSettings):
     # so sessions end at restart and do not carry across workers or instances: set it for those deployments.
     session_secret: str = Field(default="", repr=False, description="Signs the web frontend's session cookies.")
     # Imports (SPEC §7): a file is read as a stream before any write lock is taken, within these limits (a file
-    # over one is refused at once, 422, naming it; service/importing.py has the finer XLSX bounds), then checked
+    # over one is refused at once, 422, naming it; service/importing/limits.py has the finer XLSX bounds), then checked
     # against a read of the ledger; only the writes of a file found clean take the write turn, in one
     # transaction that holds the audit chain (other writes wait) for a few ms per project.
     import_max_rows: int = Field(default=2_000, ge=1, description="Most data rows one import may hold.")

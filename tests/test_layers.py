@@ -41,15 +41,18 @@ def test_the_layers_hold():
 
 
 def test_a_backwards_import_breaks_a_contract(tmp_path):
-    """The contracts can fail: a use case that imports the HTTP layer is caught, and so is a router that
-    reaches a repository."""
+    """The contracts can fail: a use case that imports the HTTP layer is caught, and so are a router that
+    reaches a repository and a spreadsheet reader that reaches the database."""
     shutil.copytree(ROOT / "service", tmp_path / "service", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
     with (tmp_path / "service" / "usecases" / "ledger.py").open("a") as f:
         f.write("\nfrom service.deps import get_actor  # noqa: E402,F401\n")
     with (tmp_path / "service" / "routers" / "ledger.py").open("a") as f:
         f.write("\nfrom service.db.reference import ReferenceRepo  # noqa: E402,F401\n")
+    with (tmp_path / "service" / "importing" / "cells.py").open("a") as f:
+        f.write("\nfrom service.db.tables import Project  # noqa: E402,F401\n")
     done = _run(tmp_path)
     assert done.returncode != 0
     assert "Use cases know nothing of HTTP BROKEN" in done.stdout
     assert "Routers and pages reach the database only through use cases BROKEN" in done.stdout
+    assert "The spreadsheet reader knows no database BROKEN" in done.stdout

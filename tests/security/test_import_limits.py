@@ -1,4 +1,4 @@
-"""Each limit of the import's reader (SPEC §7, service/importing.py), one crafted file each: refused as soon as the
+"""Each limit of the import's reader (SPEC §7, service/importing/), one crafted file each: refused as soon as the
 file passes the limit, with a problem naming it, in well under a second of CPU (the reader's own thread's time, so
 that a busy machine does not make the test flaky). No database: the reader alone."""
 
