@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
-from service.deps import ActorDep, CtxDep, DatabaseDep, SessionDep, require_roles
+from service.deps import ActorDep, CtxDep, SessionDep, db_of, require_roles
 from service.domain.access import Role
 from service.domain.queries import ProjectFilter
 from service.domain.stages import Stage
@@ -58,7 +58,6 @@ def create_project(request: Request, body: ProjectCreate, session: SessionDep, c
             description="Ordered by id (creation order). `q` matches name or investor literally (`%`, `_` too).")
 async def list_projects(
     request: Request,
-    db: DatabaseDep,
     _actor: ActorDep,
     chain: Annotated[str | None, Query(max_length=32)] = None,
     district: Annotated[str | None, Query(max_length=32)] = None,
@@ -73,7 +72,7 @@ async def list_projects(
     after = cursor_values(cursor, BY_ID)
     f = ProjectFilter(chain=chain, district=district, stage=stage.value if stage else None, key=key, major=major,
                       q=q, include_voided=include_voided)
-    rows = await db.read(uc.list_projects, f=f, after=after[0] if after else None, limit=limit + 1)
+    rows = await db_of(request).read(uc.list_projects, f=f, after=after[0] if after else None, limit=limit + 1)
     # Serialised once here: returning the model would have FastAPI validate the whole page again
     # (docs/performance.md).
     return json_response({"items": projects_json(rows[:limit]),
@@ -85,7 +84,8 @@ async def list_projects(
             description="Voided projects stay readable here with `voided: true`. `as_of` (RFC 3339 with a "
             "time zone) answers the project as the ledger knew it at that moment (404 if it was not known yet; 422 "
             "before the first event or in the future).")
-async def get_project(project_id: str, db: DatabaseDep, ctx: CtxDep, as_of: AsOf = None) -> Response:
+async def get_project(request: Request, project_id: str, ctx: CtxDep, as_of: AsOf = None) -> Response:
+    db = db_of(request)  # (not a dependency: the hottest read of the API spends nothing it need not)
     if as_of is not None:
         p = await db.read_session(history_uc.project_as_of, project_id=project_id, as_of=as_of, now=ctx.now)
     else:

@@ -121,11 +121,11 @@ def _plan_create(r: Record, ctx: Ctx) -> None:
     if r.errors:
         return
     try:
+        # Every field a POST /projects sets (its one definition), as the file gives it; an empty cell is the
+        # field's default.
+        attributes = {f.name: r.value(f.name) for f in pf.SETTABLE if r.value(f.name) is not None}
         r.create = ProjectCreate(
-            external_ref=r.value("external_ref"), name=r.value("name"), chain=r.value("chain"),
-            district=r.value("district"), investor=r.value("investor"),
-            planned_investment=r.value("planned_investment"), is_key=bool(r.value("is_key")),
-            stage=furthest, milestones={s.value: c.value for s, c in r.milestones.items()},
+            **attributes, stage=furthest, milestones={s.value: c.value for s, c in r.milestones.items()},
         )
     except ValidationError as exc:
         _validation_errors(r, exc, r.milestones[furthest])
