@@ -16,6 +16,7 @@ from starlette.responses import Response
 
 from service.domain import errors as d
 from service.domain.versions import IfMatch as EntityTags
+from service.schemas.common import PATTERN_MESSAGES as TEXT_PATTERN_MESSAGES
 from service.usecases import idempotency as keys
 
 
@@ -72,6 +73,7 @@ IfMatchRequired = Annotated[
 #: What a value refused by one of these patterns should have been, said the way a person reads it (the problem's
 #: ``errors[].msg``; the pattern itself stays in the OpenAPI document).
 PATTERN_MESSAGES: dict[str, str] = {
+    **TEXT_PATTERN_MESSAGES,
     PERIOD_PATTERN: "must be a period: YYYY, YYYY-Qn or YYYY-MM (1990–2100), e.g. 2026, 2026-Q2, 2026-05",
     MONTH_PATTERN: "must be a month, YYYY-MM (1990–2100), e.g. 2026-05",
     QUARTER_PATTERN: "must be a quarter, YYYY-Qn (1990–2100), e.g. 2026-Q2",

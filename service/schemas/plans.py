@@ -7,10 +7,10 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, Field, PlainSerializer, StringConstraints
+from pydantic import BaseModel, Field, PlainSerializer
 
 from service.domain.plans import ProgressStatus, TaskStatus
-from service.schemas.common import Amount, Day, Input, LongText, Name, ShortText, _no_nul, amount_text
+from service.schemas.common import Amount, Day, Input, LongText, Name, ShortText, amount_text, line
 
 if TYPE_CHECKING:
     from service.usecases.plan_progress import ChainProgress, PlanProgress
@@ -21,10 +21,7 @@ PartKey = Annotated[
     str,
     Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", examples=["new_projects"]),
 ]
-Unit = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32), AfterValidator(_no_nul),
-    Field(examples=["个", "万元"]),
-]
+Unit = Annotated[line(32), Field(examples=["个", "万元"])]
 #: A month of the plan year, ``YYYY-MM``.
 Month = Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", examples=["2026-03"])]
 #: A figure that may be negative (a benchmark gap) or a sum: a decimal served as a string with two decimals.

@@ -18,6 +18,7 @@ from typing import Any
 from service.domain import errors as d
 from service.domain import project_fields as pf
 from service.domain.periods import Period, PeriodKind
+from service.schemas.common import LINE_PATTERN, TEXT_PATTERN
 
 LANGS = ("zh", "en")
 DEFAULT_LANG = "zh"
@@ -323,6 +324,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "val.digits": {"zh": "数值过大。", "en": "The number is too large."},
     "val.date": {"zh": "请输入有效日期（YYYY-MM-DD）。", "en": "Enter a valid date (YYYY-MM-DD)."},
     "val.date_early": {"zh": "日期不能早于 1990-01-01。", "en": "The date must be on or after 1990-01-01."},
+    "val.text": {"zh": "不能包含控制字符、零宽字符或文字方向控制字符。",
+                 "en": "Must not hold control, zero-width or direction-formatting characters."},
     "val.choice": {"zh": "无效的选项。", "en": "Not one of the choices."},
     "val.too_many": {"zh": "条目过多。", "en": "Too many items."},
     "val.invalid": {"zh": "无效的值。", "en": "Invalid value."},
@@ -515,6 +518,7 @@ def domain_messages(lang: str, exc: d.DomainError) -> list[FieldMessage]:
     return [FieldMessage(field=None, text=domain_text(lang, exc.detail, exc))]
 
 
+TEXT_PATTERNS = (LINE_PATTERN, TEXT_PATTERN)
 _VALIDATION: dict[str, Callable[[dict[str, Any]], tuple[str, dict[str, Any]]]] = {
     "missing": lambda c: ("val.required", {}),
     "string_too_short": lambda c: ("val.required", {}),
@@ -530,6 +534,8 @@ _VALIDATION: dict[str, Callable[[dict[str, Any]], tuple[str, dict[str, Any]]]] =
     "date_parsing": lambda c: ("val.date", {}),
     "date_from_datetime_parsing": lambda c: ("val.date", {}),
     "date_type": lambda c: ("val.date", {}),
+    "date_too_early": lambda c: ("val.date_early", {}),
+    "string_pattern_mismatch": lambda c: ("val.text" if c.get("pattern") in TEXT_PATTERNS else "val.invalid", {}),
     "enum": lambda c: ("val.choice", {}),
     "literal_error": lambda c: ("val.choice", {}),
     "too_long": lambda c: ("val.too_many", {}),
@@ -541,13 +547,11 @@ def validation_messages(lang: str, errors: Iterable[dict[str, Any]]) -> list[Fie
     """pydantic's errors (``ValidationError.errors()`` or a RequestValidationError's) in ``lang``."""
     out = []
     for e in errors:
-        kind, ctx, msg = str(e.get("type", "")), dict(e.get("ctx") or {}), str(e.get("msg", ""))
-        if kind in _VALIDATION:
+        kind, ctx = str(e.get("type", "")), dict(e.get("ctx") or {})
+        if kind == "string_pattern_mismatch" and isinstance(e.get("input"), str) and not e["input"].strip():
+            key, params = "val.required", {}  # only spaces: nothing was entered
+        elif kind in _VALIDATION:
             key, params = _VALIDATION[kind](ctx)
-        elif kind == "value_error" and "decimal number" in msg:
-            key, params = "val.number", {}
-        elif kind == "value_error" and "on or after" in msg:
-            key, params = "val.date_early", {}
         else:
             key, params = "val.invalid", {}
         out.append(FieldMessage(field=_field_of(e.get("loc", ())), text=translate(lang, key, **params)))

@@ -132,10 +132,41 @@ def test_bad_audit_queries_are_422(client, admin, reference, url):
 
 
 def test_unicode_and_long_values_round_trip(client, admin, reference):
-    name = "𠮷野家🏭 — “quoted” \\ / \t tab"
+    name = "𠮷野家🏭 — “quoted” \\ / 'single' <tag> & amp"
     r = client.post(P, json=project_body(name=name, investor="x" * 200), headers=admin)
     assert r.status_code == 201, r.text
     assert client.get(f"{P}/{r.json()['id']}", headers=admin).json()["name"] == name
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("name", "a\tb"),  # a tab in one line of text
+        ("name", "a\x00b"),
+        ("name", "a\x85b"),  # a C1 control
+        ("name", "evil\u202egnp.exe"),  # right-to-left override: reads differently from what is stored
+        ("name", "zero\u200bwidth"),
+        ("investor", "\ufeffBOM"),
+        ("name", "\u2066isolate\u2069"),
+        ("name", " \t "),  # nothing visible
+    ],
+)
+def test_invisible_and_control_characters_are_refused_in_one_line_text(client, admin, reference, unchanged, field,
+                                                                        value):
+    with unchanged():
+        r = client.post(P, json=project_body(**{field: value}), headers=admin)
+    body = assert_validation(r, "body", field)
+    msg = next(e["msg"] for e in body["errors"] if e["loc"] == ["body", field])
+    assert "visible" in msg or "at least 1" in msg, msg
+
+
+def test_free_text_keeps_line_breaks_and_tabs_but_not_controls(admin, new_project, move, unchanged):
+    p = new_project()
+    with unchanged():
+        assert_validation(move(p["id"], "cancelled", "2026-02-01", reason="a\x07bell"), "body", "reason")
+    r = move(p["id"], "cancelled", "2026-02-01", reason="第一行\n\t第二行")
+    assert r.status_code == 200, r.text
+    assert r.json()["cancel_reason"] == "第一行\n\t第二行"
 
 
 # ---------------------------------------------------------------- 404 / 405
