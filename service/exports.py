@@ -5,15 +5,17 @@
   dates ``YYYY-MM-DD``, empty for null.
 - XLSX: openpyxl write-only workbook (rows go straight to the sheet's XML), amounts as numbers with
   two decimals shown, dates as date cells.
-- Formula injection: a text cell that begins with ``=``, ``+``, ``-``, ``@``, tab or CR (or their full-width
-  forms, which some IMEs turn into formulas) gets a leading apostrophe, in both formats. Numbers and dates
-  are never text, so they are never altered.
+- Formula injection: a text cell whose first visible character (after any whitespace, control, zero-width or
+  direction-formatting characters, which a spreadsheet may drop) is ``=``, ``+``, ``-``, ``@``, or that begins
+  with a tab or CR (or the full-width forms, which some IMEs turn into formulas) gets a leading apostrophe, in
+  both formats. Numbers and dates are never text, so they are never altered.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
 from decimal import Decimal
@@ -29,19 +31,34 @@ CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 BOM = "\ufeff"
 FORMULA_TRIGGERS = frozenset("=+-@\t\r＝＋－＠")
+#: What may hide in front of a formula: whitespace, controls, zero-width and direction-formatting characters.
+_HIDING = re.compile(r"[\s\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff]+")
+_MAY_HIDE = frozenset(c for c in map(chr, [*range(0x3001), 0xFEFF]) if _HIDING.fullmatch(c))  # none above U+3000
 AMOUNT_FORMAT = "#,##0.00"
 
 Sheet = tuple[str, Sequence[str], Iterable[Sequence[Any]]]
 
 
+def needs_guard(text: str) -> bool:
+    """Whether a spreadsheet could read ``text`` as a formula: it starts with a trigger, or one follows
+    whatever invisible characters it starts with (``"\u200b=1+1"``)."""
+    first = text[:1]
+    if first in FORMULA_TRIGGERS:
+        return True
+    if first not in _MAY_HIDE:  # the common case: a visible first character that is no trigger
+        return False
+    hidden = _HIDING.match(text)
+    return hidden is not None and text[hidden.end():hidden.end() + 1] in FORMULA_TRIGGERS
+
+
 def neutralise(text: str) -> str:
     """``=HYPERLINK(…)`` → ``'=HYPERLINK(…)``: shown as text, never evaluated."""
-    return "'" + text if text[:1] in FORMULA_TRIGGERS else text
+    return "'" + text if needs_guard(text) else text
 
 
 def _csv_cell(value: Any) -> Any:
     if type(value) is str:  # the common case first: this runs for every cell of an export
-        return "'" + value if value[:1] in FORMULA_TRIGGERS else value
+        return "'" + value if needs_guard(value) else value
     if value is None:
         return ""
     if isinstance(value, str):

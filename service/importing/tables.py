@@ -26,7 +26,7 @@ from typing import Any
 
 from service.domain import project_fields as pf
 from service.domain.stages import LABELS_ZH, LISTS, Stage
-from service.exports import FORMULA_TRIGGERS
+from service.exports import needs_guard
 from service.importing.limits import FileRejected, _Budget, problem
 from service.schemas.ledger import ITEM_HEADERS, LIST_HEADER, STAGE_ZH
 
@@ -151,7 +151,7 @@ class _Table:
                                                  "(Excel would evaluate it).", "formula", sheet=sheet))
                     refused.add(key)
                     continue
-                if len(value) > 1 and value[0] == "'" and value[1] in FORMULA_TRIGGERS:
+                if value[:1] == "'" and needs_guard(value[1:]):
                     value = value[1:]  # the export's formula-injection guard
             out[key] = value
         parsed.rows.append(SourceRow(sheet=sheet, row=n, cells=out, list_from_sheet=self.list_from_sheet,

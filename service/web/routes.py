@@ -106,7 +106,6 @@ PAGE_HEADERS = {
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
         "frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
     ),
-    "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "same-origin",
 }
@@ -637,7 +636,7 @@ def _export_lists(session: Session, period: str | None, chain: str | None, distr
     return p, ledger_uc.iter_ledger(session, period=p, f=_ledger_filter(chain, district, key, major))
 
 
-DOWNLOAD_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
+DOWNLOAD_HEADERS = {"Cache-Control": "no-store"}  # (nosniff: on every response, service/middleware.py)
 
 
 @router.get("/ledger/export.csv")

@@ -30,6 +30,10 @@ XLSX_SHEETS = ["新签约", "新开工", "新投产", "新达产"]
     ("\t=1", "'\t=1"),
     ("\r=1", "'\r=1"),
     ("＝1+1", "'＝1+1"),  # full-width, as a Chinese IME types it
+    ("\u200b=1+1", "'\u200b=1+1"),  # behind a zero-width space, which a spreadsheet may drop
+    (" \u202e\u2060@SUM(A1)", "' \u202e\u2060@SUM(A1)"),
+    ("\u200b光谷", "\u200b光谷"),
+    ("  ", "  "),
     ("光谷=芯片", "光谷=芯片"),
     ("a-b", "a-b"),
     ("'already", "'already"),

@@ -196,7 +196,7 @@ def test_a_destination_refused_at_every_attempt_dies_like_other_failures(
     worker = _worker(sessions, db_url, StubResolver({host: [["169.254.169.254"]]}), webhook_max_attempts=3)
     try:
         wait_for(lambda: (worker.run_once(), _attempts(client, admin, hook["id"])[0]["status"] == "dead")[1],
-                 what="a dead delivery")
+                 what="a dead delivery", timeout=30)
     finally:
         worker.close()
     [item] = _attempts(client, admin, hook["id"])
