@@ -66,8 +66,8 @@ from service.usecases import projects as projects_uc
 from service.usecases import reference as reference_uc
 from service.usecases import schedule as schedule_uc
 from service.usecases import warnings as warnings_uc
-from service.web import charts, i18n
-from service.web.i18n import FieldMessage
+from service.web import charts, error_text, i18n
+from service.web.error_text import FieldMessage
 from service.web.session import (
     CsrfRefused,
     SignInRequired,
@@ -183,7 +183,7 @@ def render(request: Request, template: str, *, actor: Actor | None, status: int 
         can_write=lambda chain: can_write(actor, chain),
         stage=lambda code: t(f"stage.{code}"),
         period_label=lambda p: i18n.period_label(lang, p),
-        field_label=lambda name: i18n.field_label(lang, name),
+        field_label=lambda name: error_text.field_label(lang, name),
         has=lambda key: key in i18n.MESSAGES,
         **context,
     )
@@ -224,10 +224,10 @@ class WebRoute(APIRoute):
                 return await run_in_threadpool(
                     _error_page, request, 403, [FieldMessage(None, i18n.translate(lang, "error.csrf"))])
             except d.DomainError as exc:
-                messages = i18n.domain_messages(lang_of(request), exc)
+                messages = error_text.domain_messages(lang_of(request), exc)
                 return await run_in_threadpool(_error_page, request, status_for(exc), messages)
             except RequestValidationError as exc:
-                messages = i18n.validation_messages(lang_of(request), exc.errors())
+                messages = error_text.validation_messages(lang_of(request), exc.errors())
                 return await run_in_threadpool(_error_page, request, 422, messages)
 
         return route
@@ -467,7 +467,7 @@ def move_project(request: Request, project_id: ProjectPath, actor: SignedIn) -> 
     try:
         data = TransitionCreate.model_validate(raw)
     except ValidationError as exc:
-        return _move_failed(request, actor, project_id, origin, i18n.validation_messages(lang, exc.errors()), 422,
+        return _move_failed(request, actor, project_id, origin, error_text.validation_messages(lang, exc.errors()), 422,
                             raw, year)
     try:
         with writing(request) as session:
@@ -475,7 +475,7 @@ def move_project(request: Request, project_id: ProjectPath, actor: SignedIn) -> 
                                                data=data, if_match=_int(form.get("version")))
             name, chain = p.name, p.chain
     except d.DomainError as exc:
-        return _move_failed(request, actor, project_id, origin, i18n.domain_messages(lang, exc), status_for(exc),
+        return _move_failed(request, actor, project_id, origin, error_text.domain_messages(lang, exc), status_for(exc),
                             raw, year)
     except IntegrityError:
         return _move_failed(request, actor, project_id, origin, [FieldMessage(None, t("err.concurrent"))], 409,
@@ -504,9 +504,9 @@ def revert_project(request: Request, project_id: ProjectPath, actor: SignedIn) -
                                               reason=data.reason, if_match=_int(form.get("version")))
             name, stage = p.name, p.stage
     except ValidationError as exc:
-        messages, status = i18n.validation_messages(lang, exc.errors()), 422
+        messages, status = error_text.validation_messages(lang, exc.errors()), 422
     except d.DomainError as exc:
-        messages, status = i18n.domain_messages(lang, exc), status_for(exc)
+        messages, status = error_text.domain_messages(lang, exc), status_for(exc)
     except IntegrityError:
         messages, status = [FieldMessage(None, t("err.concurrent"))], 409
     else:
@@ -548,7 +548,7 @@ def _timeline(request: Request, lang: str, items: list[HistoryItem],
         for c in item.changes:
             if c.before is None and c.after is None:
                 continue
-            label = i18n.field_label(lang, c.field) or c.field
+            label = error_text.field_label(lang, c.field) or c.field
             before = "" if c.before is None else _value(lang, c.field, c.before, names)
             changes.append((label, before, _value(lang, c.field, c.after, names)))
         out.append(TimelineEntry(item=item, at=_local(item.at, request), changes=changes))
@@ -609,7 +609,7 @@ def ledger_page(
     try:
         parsed = parse_period(text)
     except d.InvalidInput as exc:
-        errors = [FieldMessage("period", m.text) for m in i18n.domain_messages(lang, exc)]
+        errors = [FieldMessage("period", m.text) for m in error_text.domain_messages(lang, exc)]
     with reading(request) as session:
         if parsed is not None:
             lists = ledger_uc.read_ledger(session, period=parsed, f=f, limit=LEDGER_LIMIT)
@@ -762,7 +762,7 @@ def dispatch_save(request: Request, code: ChainPath, month: MonthPath, actor: Si
         for m in messages:
             parts = (m.field or "").split(".")
             if len(parts) >= 2 and parts[0] == "entries" and parts[1].isdigit() and int(parts[1]) < len(included):
-                label = i18n.field_label(lang, m.field)
+                label = error_text.field_label(lang, m.field)
                 text = t("error.field", field=label, message=m.text) if label else m.text
                 out.append(FieldMessage(".".join(["row", included[int(parts[1])], *parts[2:]]) or None, text))
             else:
@@ -781,9 +781,9 @@ def dispatch_save(request: Request, code: ChainPath, month: MonthPath, actor: Si
                 dispatch_uc.submit_dispatch(session, ctx=ctx, chain=code, period=month, if_match=None, tz=tz)
             label = i18n.period_label(lang, dispatch_uc.month_of(month))
     except ValidationError as exc:
-        messages, status = per_row(i18n.validation_messages(lang, exc.errors())), 422
+        messages, status = per_row(error_text.validation_messages(lang, exc.errors())), 422
     except d.DomainError as exc:
-        messages, status = per_row(i18n.domain_messages(lang, exc)), status_for(exc)
+        messages, status = per_row(error_text.domain_messages(lang, exc)), status_for(exc)
     except IntegrityError:
         messages, status = [FieldMessage(None, t("err.concurrent"))], 409
     else:

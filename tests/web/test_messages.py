@@ -6,7 +6,8 @@ import pytest
 from pydantic import BaseModel, ValidationError
 
 from service.schemas.common import Amount, Day, LongText, Name
-from service.web.i18n import translate, validation_messages
+from service.web.error_text import validation_messages
+from service.web.i18n import translate
 
 
 class Form(BaseModel):
