@@ -246,7 +246,7 @@ def test_language_switch_is_remembered_in_the_session(login) -> None:  # noqa: A
 
 
 def test_the_catalogue_has_both_languages_and_every_key_the_templates_use() -> None:
-    from service.web.routes import TEMPLATES
+    from service.web.frame import TEMPLATES
 
     for key, entry in i18n.MESSAGES.items():
         assert set(entry) == {"zh", "en"} and all(entry.values()), key
