@@ -26,6 +26,7 @@ from tests.api.conftest import (
     assert_validation,
     project_body,
 )
+from tests.support.live_server import wait_for
 from tests.support.receiver import Receiver
 
 W = f"{API}/webhooks"
@@ -72,16 +73,6 @@ def subscribe(client, admin) -> Callable[..., dict]:
         return r.json()
 
     return make
-
-
-def wait_for(predicate: Callable[[], object], timeout: float = 12.0, what: str = "condition") -> object:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def deliveries(client, headers, webhook_id: str) -> list[dict]:

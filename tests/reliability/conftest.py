@@ -12,34 +12,13 @@ Beyond the list: test_saturation (far more clients than threads and connections:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.db.engine import make_engine, make_sessionmaker
-from tests.support.live_server import ServeProcess, add_token
-
-
-@pytest.fixture
-def serve(db_url: str, tmp_path) -> Iterator[Callable[..., ServeProcess]]:  # noqa: ANN001
-    """serve(env={...}, port=None) → a started ``chain-ledger serve`` on this test's database."""
-    servers: list[ServeProcess] = []
-
-    def start(env: dict[str, str] | None = None, port: int | None = None) -> ServeProcess:
-        server = ServeProcess(db_url, log_path=tmp_path / f"serve-{len(servers)}.log", port=port, env=env)
-        servers.append(server)
-        return server.start()
-
-    yield start
-    for server in servers:
-        server.kill()
-
-
-@pytest.fixture
-def live_admin(db_url: str) -> dict[str, str]:
-    """Bearer headers of an admin token stored in this test's database (for live servers)."""
-    return add_token(db_url, "admin", name="reliability-admin")
+from tests.support.live_server import ServeProcess, add_token, live_admin, serve  # noqa: F401  (fixtures)
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import socket
 import ssl
 import subprocess
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.api.conftest import db_state, events, execute_sql, move, new_project, unchanged  # noqa: F401
-from tests.support.live_server import ServeProcess, add_token
+from tests.support.live_server import ServeProcess, add_token, live_admin, serve  # noqa: F401  (fixtures)
 
 LOOPBACK = {"127.0.0.1", "::1", "::ffff:127.0.0.1"}
 
@@ -140,36 +140,6 @@ def tls_capture(tls_material) -> Iterator[CaptureServer]:
     server.stop()
 
 
-def wait_for(predicate: Callable[[], object], timeout: float = 10.0, what: str = "condition") -> object:
-    import time
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 # ---------------------------------------------------------------- live servers (the import bombs)
 
 
-@pytest.fixture
-def serve(db_url: str, tmp_path) -> Iterator[Callable[..., ServeProcess]]:  # noqa: ANN001
-    """serve(env={...}) → a started ``chain-ledger serve`` on this test's database."""
-    servers: list[ServeProcess] = []
-
-    def start(env: dict[str, str] | None = None) -> ServeProcess:
-        server = ServeProcess(db_url, log_path=tmp_path / f"serve-{len(servers)}.log", env=env)
-        servers.append(server)
-        return server.start()
-
-    yield start
-    for server in servers:
-        server.kill()
-
-
-@pytest.fixture
-def live_admin(db_url: str) -> dict[str, str]:
-    return add_token(db_url, "admin", name="security-admin")

@@ -24,7 +24,8 @@ import service.usecases.webhooks as webhook_usecases
 from service.config import Settings
 from service.worker import DeliveryWorker
 from tests.api.conftest import API, assert_validation
-from tests.security.conftest import StubResolver, wait_for
+from tests.security.conftest import StubResolver
+from tests.support.live_server import wait_for
 
 W = f"{API}/webhooks"
 FAST = {"webhook_retry_base_seconds": 0.02, "webhook_retry_max_seconds": 0.05, "webhook_timeout_seconds": 2,

@@ -16,10 +16,12 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+import pytest
 
 from service.db.engine import make_engine, make_sessionmaker, transaction
 from service.db.tables import ApiToken
@@ -140,3 +142,35 @@ class ServeProcess:
             return self.log_path.read_text(errors="replace")[-chars:]
         except OSError:
             return "<no log>"
+
+
+def wait_for(predicate: Callable[[], object], timeout: float = 12.0, what: str = "condition") -> object:
+    """``predicate()`` once it is truthy, polled every 20 ms; fails the test after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture
+def serve(db_url: str, tmp_path: Path) -> Iterator[Callable[..., ServeProcess]]:
+    """serve(env={...}, port=None) → a started ``chain-ledger serve`` on this test's database (killed after)."""
+    servers: list[ServeProcess] = []
+
+    def start(env: dict[str, str] | None = None, port: int | None = None) -> ServeProcess:
+        server = ServeProcess(db_url, log_path=tmp_path / f"serve-{len(servers)}.log", port=port, env=env)
+        servers.append(server)
+        return server.start()
+
+    yield start
+    for server in servers:
+        server.kill()
+
+
+@pytest.fixture
+def live_admin(db_url: str) -> dict[str, str]:
+    """Bearer headers of an admin token stored in this test's database (for live servers)."""
+    return add_token(db_url, "admin", name="live-admin")
