@@ -74,7 +74,8 @@ def _column(f: pf.Field, *, history: bool) -> tuple[Any, Any]:
             kwargs["unique"] = True
         return (str | None, Field(default=None, **kwargs)) if nullable else (str, Field(**kwargs))
     if f.kind is pf.Kind.AMOUNT:
-        return Decimal, Field(sa_type=Money, nullable=False)
+        return (Decimal | None, Field(default=None, sa_type=Money, nullable=True)) if nullable else (
+            Decimal, Field(sa_type=Money, nullable=False))
     if f.kind is pf.Kind.FLAG:
         return bool, Field(default=False)
     if f.kind is pf.Kind.DATE:
