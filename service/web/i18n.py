@@ -29,6 +29,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "nav.label": {"zh": "主导航", "en": "Main navigation"},
     "nav.overview": {"zh": "年度总览", "en": "Overview"},
     "nav.ledger": {"zh": "四张清单台帐", "en": "Four-lists ledger"},
+    "nav.schedule": {"zh": "工作日程", "en": "Schedule"},
     "nav.audit": {"zh": "审计记录", "en": "Audit"},
     "lang.other": {"zh": "English", "en": "中文"},
     "lang.switch": {"zh": "切换为英文", "en": "Switch to Chinese"},
@@ -133,6 +134,15 @@ MESSAGES: dict[str, dict[str, str]] = {
     "move.reverted": {"zh": "已撤销“{name}”最近一次阶段变更，当前阶段：{stage}。",
                       "en": "Undid the latest stage change of “{name}”; its stage is now {stage}."},
     # ------------------------------------------------------------ schedule
+    "schedule.title": {"zh": "{year}年工作日程", "en": "Schedule {year}"},
+    "schedule.sub": {"zh": "月调度、季观摩、年考评的截止日期（按法定工作日历顺延）。",
+                     "en": "Due dates of the monthly dispatches, quarterly inspections and the annual appraisal "
+                           "(moved past holidays on the official working-day calendar)."},
+    "schedule.chain": {"zh": "产业链", "en": "Chain"},
+    "schedule.apply": {"zh": "查看", "en": "Show"},
+    "schedule.ics": {"zh": "订阅日历", "en": "Subscribe in a calendar app"},
+    "schedule.ics_hint": {"zh": "在日历应用中订阅以下地址（将 TOKEN 替换为您的令牌）：",
+                          "en": "Subscribe to this address in a calendar app (replace TOKEN with your token):"},
     "schedule.kind": {"zh": "事项", "en": "Item"},
     "schedule.period": {"zh": "期间", "en": "Period"},
     "schedule.due": {"zh": "截止日期", "en": "Due"},

@@ -15,6 +15,7 @@ from service.web.pages import (  # noqa: F401  (importing a page module register
     ledger,
     overview,
     projects,
+    schedule,
 )
 
 
