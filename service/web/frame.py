@@ -31,6 +31,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from starlette.responses import (
     HTMLResponse,
@@ -266,3 +268,13 @@ def next_stage(stage: str) -> str | None:
     return target.value if target else None
 
 
+def refusal(lang: str, exc: Exception) -> tuple[list[FieldMessage], int]:
+    """A refused write's messages (beside their fields, in ``lang``) and status: invalid input 422, a domain
+    error its own status, a concurrent write that lost a uniqueness race 409."""
+    if isinstance(exc, ValidationError):
+        return error_text.validation_messages(lang, exc.errors()), 422
+    if isinstance(exc, d.DomainError):
+        return error_text.domain_messages(lang, exc), status_for(exc)
+    if isinstance(exc, IntegrityError):
+        return [FieldMessage(None, i18n.translate(lang, "err.concurrent"))], 409
+    raise exc

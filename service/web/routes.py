@@ -9,6 +9,7 @@ from starlette.staticfiles import StaticFiles
 from service.web.frame import STATIC, router
 from service.web.pages import (  # noqa: F401  (importing a page module registers its routes)
     account,
+    appraisals,
     audit,
     chains,
     dispatch,
