@@ -22,7 +22,10 @@ def expires_at(*, now: datetime, today: date, tz: tzinfo, ttl_days: int, expires
         return now + timedelta(days=ttl_days)
     if expires_on < today:
         raise d.InvalidInput.at(["body", "expires_on"], f"expires_on must be today ({today}) or later.")
-    return datetime.combine(expires_on + timedelta(days=1), time(0), tzinfo=tz).astimezone(UTC)
+    try:
+        return datetime.combine(expires_on + timedelta(days=1), time(0), tzinfo=tz).astimezone(UTC)
+    except OverflowError:
+        raise d.InvalidInput.at(["body", "expires_on"], "expires_on is too far in the future.") from None
 
 
 def is_live(*, revoked_at: datetime | None, expires_at: datetime | None, now: datetime) -> bool:

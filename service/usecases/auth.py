@@ -71,6 +71,7 @@ class SessionCheck(NamedTuple):
     actor: Actor | None
     ended: bool
     seen: bool
+    first_use_today: bool = False
 
 
 #: ``last_seen_at`` is written at most this often per session (the idle timeout is counted in hours).
@@ -93,7 +94,8 @@ def sign_in(session: Session, *, token: str, now: datetime) -> tuple[Actor, str]
     return _actor(row), secret
 
 
-def check_session(r: Reader, *, secret: str, now: datetime, idle: timedelta, absolute: timedelta) -> SessionCheck:
+def check_session(r: Reader, *, secret: str, now: datetime, today: date, idle: timedelta,
+                  absolute: timedelta) -> SessionCheck:
     """The actor of a web session: None when the session is unknown (signed out), its token is revoked or
     expired, or it has been idle for ``idle`` or lasted ``absolute``."""
     row = session_token(r, session_id_hash(secret))
@@ -102,7 +104,8 @@ def check_session(r: Reader, *, secret: str, now: datetime, idle: timedelta, abs
     if not _live(row, now) or rules.session_ended(created_at=row.session_created_at, last_seen_at=row.last_seen_at,
                                                   now=now, idle=idle, absolute=absolute):
         return SessionCheck(None, ended=True, seen=False)
-    return SessionCheck(_actor(row), ended=False, seen=now - row.last_seen_at >= SEEN_EVERY)
+    return SessionCheck(_actor(row), ended=False, seen=now - row.last_seen_at >= SEEN_EVERY,
+                        first_use_today=row.last_used_on is None or row.last_used_on < today)
 
 
 def session_seen(session: Session, *, secret: str, now: datetime) -> None:

@@ -164,14 +164,17 @@ def session_actor(request: Request) -> Actor | None:
         now = request_now(request)
         idle, absolute = _lifetimes(request)
         db = db_of(request)
+        today = now.astimezone(settings_of(request).tz).date()
         with db.reader() as r:
-            check = auth.check_session(r, secret=str(secret), now=now, idle=idle, absolute=absolute)
-        if check.ended or check.seen:
+            check = auth.check_session(r, secret=str(secret), now=now, today=today, idle=idle, absolute=absolute)
+        if check.ended or check.seen or check.first_use_today:
             with db.transaction(write=True) as session:
                 if check.ended:
                     auth.sign_out(session, secret=str(secret))
                 else:
                     auth.session_seen(session, secret=str(secret), now=now)
+                    if check.first_use_today and check.actor is not None:  # a page is a use of the token too
+                        auth.record_use(session, token_id=check.actor.token_id, today=today)
         actor = check.actor
         if actor is None:
             _clear(request)
