@@ -364,3 +364,18 @@ def test_a_page_records_the_tokens_use(app, client, admin, web_token, clock, exe
     (row,) = execute_sql("SELECT last_used_on FROM api_token WHERE id = :id", id=web_token["id"])
     assert row[0] is not None
     c.close()
+
+
+def test_a_revocation_reaches_another_instance_at_once(client, admin, settings):
+    """Two app instances on one database: revoked through one, refused by the other on its next request (no
+    token cache anywhere)."""
+    from service.main import create_app
+
+    created = _create(client, admin, role="viewer").json()
+    other_app = create_app(settings)
+    with TestClient(other_app, raise_server_exceptions=False) as other:
+        headers = _bearer(created["secret"])
+        assert other.get(f"{API}/me", headers=headers).status_code == 200
+        assert client.post(f"{T}/{created['id']}/revoke", headers=admin).status_code == 200
+        assert_problem(other.get(f"{API}/me", headers=headers), 401)
+    other_app.state.db.engine.dispose()
