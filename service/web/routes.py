@@ -17,6 +17,7 @@ from service.web.pages import (  # noqa: F401  (importing a page module register
     overview,
     projects,
     schedule,
+    tokens,
 )
 
 
