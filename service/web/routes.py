@@ -11,6 +11,7 @@ from service.web.pages import (  # noqa: F401  (importing a page module register
     account,
     appraisals,
     audit,
+    calendar,
     chains,
     dispatch,
     ledger,
