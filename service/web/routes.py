@@ -14,6 +14,7 @@ from service.web.pages import (  # noqa: F401  (importing a page module register
     calendar,
     chains,
     dispatch,
+    inspections,
     ledger,
     overview,
     projects,

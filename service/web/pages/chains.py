@@ -61,14 +61,16 @@ from service.web.session import (
 
 
 def schedule_rows(request: Request, items: list[ScheduleItem], today: date) -> list[dict[str, Any]]:
-    """A schedule's items as its tables show them: the period, a link to a month's dispatch form once the month
-    has begun, and when it was done (local time)."""
+    """A schedule's items as its tables show them: the period, a link to a month's dispatch form or a quarter's
+    inspection once it has begun, and when it was done (local time)."""
     rows = []
     for item in items:
         period = parse_period(item.period)
         link = None
         if item.kind is ItemKind.MONTHLY_DISPATCH and period.start <= today:
             link = f"/chains/{item.chain}/dispatches/{item.period}"
+        elif item.kind is ItemKind.QUARTERLY_INSPECTION and period.start <= today:
+            link = f"/chains/{item.chain}/inspections/{item.period}"
         rows.append({"item": item, "period": period, "link": link,
                      "done_at": local_time(item.done_at, request) if isinstance(item.done_at, datetime)
                      else (item.done_at.isoformat() if item.done_at else "")})
