@@ -43,7 +43,7 @@ from starlette.responses import (
 from service.deps import db_of, get_read_session, settings_of
 from service.domain import errors as d
 from service.domain import stages
-from service.domain.access import AUDIT_READERS, Actor
+from service.domain.access import AUDIT_READERS, Actor, Role
 from service.domain.periods import MAX_YEAR, MIN_YEAR
 from service.domain.problems import ProblemStatus
 from service.domain.stages import LISTS, is_major
@@ -161,6 +161,7 @@ def render(request: Request, template: str, *, actor: Actor | None, status: int 
         flash=t(flashed[0], **flashed[1]) if flashed else None,
         can_write=lambda chain: can_write(actor, chain),
         reads_audit=actor is not None and actor.role in AUDIT_READERS,
+        administers=actor is not None and actor.role is Role.ADMIN,  # tokens, the calendar
         stage=lambda code: t(f"stage.{code}"),
         period_label=lambda p: i18n.period_label(lang, p),
         field_label=lambda name: error_text.field_label(lang, name),
