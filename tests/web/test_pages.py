@@ -482,3 +482,26 @@ def test_the_chart_is_well_formed_svg() -> None:
     assert "style=" not in str(svg)  # CSP: no inline styles
     bar = ElementTree.fromstring(str(charts.progress_bar(1.4, 0.9, status="ahead", label="完成 140%")))
     assert bar.get("aria-label") == "完成 140%"
+
+
+def test_an_english_link_through_sign_in_stays_english_and_is_remembered(app, client) -> None:  # noqa: ANN001
+    from tests.web.conftest import create_token
+
+    token = create_token(app, "department", ["ICT"])
+    r = client.get("/chains/ICT?lang=en", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/signin?next=%2Fchains%2FICT%3Flang%3Den"
+    page = client.get(r.headers["location"])
+    assert '<html lang="en">' in page.text and "Access token" in page.text and "访问令牌" not in page.text
+    r = client.post("/signin", data={"csrf": csrf_of(page.text), "token": token, "next": "/chains/ICT?lang=en"},
+                    follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/chains/ICT?lang=en"
+    assert '<html lang="en">' in client.get(r.headers["location"]).text
+    for path in ("/", "/ledger", "/chains/AUTO"):  # remembered without ?lang=
+        assert '<html lang="en">' in client.get(path).text, path
+    # also when the page it came from was not a GET (the sign-in then goes back to /)
+    client.cookies.clear()
+    r = client.get("/ledger?lang=en", follow_redirects=False)
+    page = client.get("/signin")
+    assert '<html lang="en">' in page.text
+    r = client.post("/signin", data={"csrf": csrf_of(page.text), "token": token}, follow_redirects=False)
+    assert '<html lang="en">' in client.get(r.headers["location"]).text
