@@ -7,7 +7,15 @@ from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
 from service.web.frame import STATIC, router
-from service.web.pages import account, chains, dispatch, ledger, overview, projects  # noqa: F401  (registers the routes)
+from service.web.pages import (  # noqa: F401  (registers the routes)
+    account,
+    chains,
+    dispatch,
+    ledger,
+    overview,
+    project_forms,
+    projects,
+)
 
 
 def mount(app: FastAPI) -> None:

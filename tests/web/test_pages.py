@@ -461,7 +461,8 @@ def test_web_routes_stay_out_of_the_openapi_schema(app) -> None:  # noqa: ANN001
 def test_every_input_has_a_label(login) -> None:  # noqa: ANN001
     c = login("admin")
     pid = project_id(c, SIGNED_ICT)
-    for path in ("/", "/chains/ICT", "/ledger", f"/projects/{pid}", f"/chains/ICT/dispatches/{this_month()}"):
+    for path in ("/", "/chains/ICT", "/ledger", f"/projects/{pid}", f"/chains/ICT/dispatches/{this_month()}",
+                 "/projects/new", f"/projects/{pid}/edit"):
         html = c.get(path).text
         labels = set(re.findall(r'<label[^>]* for="([^"]+)"', html))
         for tag, attrs in re.findall(r"<(input|select|textarea)\b([^>]*)>", html):
