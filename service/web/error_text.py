@@ -60,6 +60,7 @@ _PATTERNS: list[tuple[re.Pattern[str], str, _Params]] = [
                       "allowed": _stages(lang, m["allowed"])}),
     (re.compile(r"A project at stage '(?P<current>\w+)' is final; no transition is possible\."),
      "err.stage_final", lambda lang, m: {"current": _stage(lang, m["current"])}),
+    (re.compile(r"Unknown stage '(?P<code>[^']*)'\."), "err.unknown_stage", lambda _l, m: m.groupdict()),
     (re.compile(r"Unknown chain '(?P<code>[^']*)'\."), "err.unknown_chain", lambda _l, m: m.groupdict()),
     (re.compile(r"Unknown district '(?P<code>[^']*)'\."), "err.unknown_district", lambda _l, m: m.groupdict()),
     (re.compile(r"external_ref '(?P<ref>.*)' is already project (?P<id>\S+)\."), "err.duplicate_ref",

@@ -254,6 +254,19 @@ MESSAGES: dict[str, dict[str, str]] = {
     "form.choose": {"zh": "请选择", "en": "Choose"},
     "form.amount_hint": {"zh": "单位：万元，最多两位小数，如 12500.50。", "en": "In 万元, at most two decimals, e.g. 12500.50."},
     "form.cancel": {"zh": "取消", "en": "Cancel"},
+    # ------------------------------------------------------------ project list
+    "projects.title": {"zh": "项目查询", "en": "Projects"},
+    "projects.search": {"zh": "查询", "en": "Search"},
+    "projects.q": {"zh": "项目名称或投资方", "en": "Name or investor"},
+    "projects.q_hint": {"zh": "包含所输入的文字即可。", "en": "Matches any part of the text."},
+    "projects.results": {"zh": "查询结果", "en": "Results"},
+    "projects.empty": {"zh": "没有符合条件的项目。", "en": "No project matches."},
+    "projects.pages": {"zh": "翻页", "en": "Pages"},
+    "projects.first": {"zh": "回到第一页", "en": "First page"},
+    "projects.next": {"zh": "下一页（本页 {n} 个）", "en": "Next page (this one has {n})"},
+    "projects.exports": {"zh": "导出{year}年台帐（按所选产业链、区、重点、亿元以上筛选，中文表头）",
+                         "en": "Export the {year} ledger (filtered by the chosen chain, district, key and major; "
+                               "zh-CN headers)"},
     # ------------------------------------------------------------ dispatch
     "dispatch.title": {"zh": "{chain} · {month}月调度", "en": "Monthly dispatch · {chain} · {month}"},
     "dispatch.state.new": {"zh": "未填报", "en": "Not started"},
@@ -318,6 +331,7 @@ MESSAGES: dict[str, dict[str, str]] = {
                                "en": "At stage {current} the project cannot move to {target}; allowed: {allowed}."},
     "err.stage_final": {"zh": "项目已处于最终阶段（{current}），不能再变更。",
                         "en": "The project is at a final stage ({current}); it cannot move any more."},
+    "err.unknown_stage": {"zh": "没有“{code}”这一阶段。", "en": "There is no stage “{code}”."},
     "err.unknown_chain": {"zh": "产业链 {code} 不存在。", "en": "There is no chain {code}."},
     "err.unknown_district": {"zh": "区 {code} 不存在。", "en": "There is no district {code}."},
     "err.duplicate_ref": {"zh": "外部编号 {ref} 已被项目 {id} 使用。", "en": "External ref {ref} is already project {id}."},

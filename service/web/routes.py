@@ -14,6 +14,7 @@ from service.web.pages import (  # noqa: F401  (registers the routes)
     ledger,
     overview,
     project_forms,
+    project_list,
     projects,
 )
 
