@@ -170,7 +170,8 @@ def test_every_page_answers_200_for_each_role(login, role, chains) -> None:  # n
     pages = ["/", "/?year=2025", "/chains/ICT", "/chains/AUTO?year=2025", "/ledger", "/ledger?period=2026-Q2&chain=ICT",
              "/ledger?period=2025-03&key=true&major=false", f"/projects/{pid}", f"/chains/ICT/dispatches/{this_month()}",
              "/chains/HEALTH/dispatches/2026-01", "/projects", "/projects?chain=ICT&stage=signed&q=%E9%A1%B9%E7%9B%AE",
-             "/projects?key=true&major=true&district=DHGX&lang=en", "/signin?lang=en", "/?lang=zh"]
+             "/projects?key=true&major=true&district=DHGX&lang=en", "/problems", "/problems?show=overdue&chain=ICT",
+             "/problems?show=all&status=closed&lang=en", "/signin?lang=en", "/?lang=zh"]
     for path in pages:
         r = c.get(path, follow_redirects=True)
         assert r.status_code == 200, (path, r.text[:500])
@@ -463,7 +464,7 @@ def test_every_input_has_a_label(login) -> None:  # noqa: ANN001
     c = login("admin")
     pid = project_id(c, SIGNED_ICT)
     for path in ("/", "/chains/ICT", "/ledger", f"/projects/{pid}", f"/chains/ICT/dispatches/{this_month()}",
-                 "/projects/new", f"/projects/{pid}/edit", "/projects"):
+                 "/projects/new", f"/projects/{pid}/edit", "/projects", "/problems", "/problems/new"):
         html = c.get(path).text
         labels = set(re.findall(r'<label[^>]* for="([^"]+)"', html))
         for tag, attrs in re.findall(r"<(input|select|textarea)\b([^>]*)>", html):
