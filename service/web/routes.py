@@ -13,6 +13,7 @@ from service.web.pages import (  # noqa: F401  (registers the routes)
     dispatch,
     ledger,
     overview,
+    plans,
     problems,
     project_forms,
     project_list,
