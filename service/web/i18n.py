@@ -265,6 +265,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "action.project.investment_recorded": {"zh": "月调度投资入账", "en": "Dispatch investment recorded"},
     "project.new": {"zh": "登记新项目", "en": "Register a project"},
     "project.edit": {"zh": "修改项目信息", "en": "Edit the details"},
+    "project.raise_problem": {"zh": "就此项目提出问题", "en": "Raise a problem about it"},
     "project.new_title": {"zh": "登记新项目", "en": "Register a project"},
     "project.edit_title": {"zh": "修改“{name}”", "en": "Edit “{name}”"},
     "project.version": {"zh": "第 {n} 版", "en": "version {n}"},

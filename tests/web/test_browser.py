@@ -205,7 +205,8 @@ def test_keyboard_users_can_skip_to_the_content(live_server, browser_page) -> No
 
 def test_a_department_registers_edits_and_follows_a_problem(live_server, browser_page) -> None:  # noqa: ANN001
     """A lead department's month from sign-in: register a project, correct it, raise a problem about it and
-    see it through to resolved — every effect checked through the API and its audit trail."""
+    see it through to resolved, record the month's actual of the plan and mark a task done — every effect checked
+    through the API (and the audit trail)."""
     page, server = browser_page, live_server
     token = server.token("department", ["ICT"], name="市经信局")
     today = _today().date().isoformat()
@@ -252,7 +253,8 @@ def test_a_department_registers_edits_and_follows_a_problem(live_server, browser
                                                                     ("project.updated", "市经信局")]
 
     # raise a problem about it and move it to resolved
-    page.goto(server.url + f"/problems/new?chain=ICT&project_id={pid}")
+    page.get_by_role("link", name="就此项目提出问题").click()
+    page.wait_for_url(server.url + f"/problems/new?chain=ICT&project_id={pid}")
     page.get_by_role("textbox", name="问题", exact=True).fill("用电增容审批慢")
     page.get_by_label("具体情况").fill("需新增一路10千伏供电。")
     page.get_by_label("责任单位").fill("国网武汉供电公司")
@@ -272,5 +274,28 @@ def test_a_department_registers_edits_and_follows_a_problem(live_server, browser
     assert (found["status"], found["project_id"], found["resolved_on"]) == ("resolved", pid, today)
     page.goto(server.url + "/problems?show=all")
     assert page.get_by_role("link", name="用电增容审批慢").is_visible()
+
+    # the annual plan: record this month's actual of a manual indicator, mark a task done
+    year = _today().year
+    with httpx.Client(base_url=server.url, timeout=10) as api:
+        add_plan_and_problems(api, {"Authorization": f"Bearer {server.token('admin')}"}, year=year,
+                              today=_today().date())
+    page.goto(server.url + "/chains/ICT")
+    page.get_by_role("link", name="打开计划页面").click()
+    page.wait_for_url(server.url + f"/chains/ICT/plans/{year}")
+    month = _today().strftime("%Y-%m")
+    page.get_by_label("月份 · 新增发明专利").select_option(month)
+    page.get_by_label("完成量（件） · 新增发明专利").fill("12")
+    page.locator("#i-patents").get_by_role("button", name="记录").click()
+    page.wait_for_url(f"**/chains/ICT/plans/{year}#i-patents")
+    assert "已记录" in page.locator("#flash").inner_text()
+    page.get_by_role("button", name="标记为已完成 · 建成光电子信息产业园二期").click()
+    page.wait_for_url(f"**/chains/ICT/plans/{year}#t-park")
+    assert page.locator("#task-status-park").inner_text().startswith("已完成")
+    screenshot(page, "plan")
+    actuals = _api(server, token, f"/chains/ICT/plans/{year}/indicators/patents/actuals")["items"]
+    assert (month, "12.00") in [(a["period"], a["value"]) for a in actuals]
+    plan = _api(server, token, f"/chains/ICT/plans/{year}")
+    assert next(t for t in plan["tasks"] if t["key"] == "park")["status"] == "done"
     # the refused registration answered 422 (the browser logs that status); nothing else went wrong
     assert [e for e in page.console_errors if "status of 422" not in e] == []
