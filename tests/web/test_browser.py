@@ -179,7 +179,8 @@ def test_export_the_ledger(live_server, browser_page, tmp_path) -> None:  # noqa
     assert page.console_errors == []
 
 
-@pytest.mark.parametrize("path", ["/", "/chains/ICT", "/ledger", "/chains/ICT/dispatches/2026-10"])
+@pytest.mark.parametrize("path", ["/", "/chains/ICT", "/ledger", "/chains/ICT/dispatches/2026-10", "/projects",
+                                  "/projects/new", "/problems", "/problems/new"])
 def test_phone_width_has_no_sideways_scrolling(live_server, chromium, time_limit, path) -> None:  # noqa: ANN001
     context = chromium.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN", is_mobile=True)
     page = context.new_page()
