@@ -1,11 +1,10 @@
-"""chain-ledger serve | migrate | token create | seed | openapi."""
+"""chain-ledger serve | migrate | token create|list|revoke | seed | openapi."""
 
 from __future__ import annotations
 
 import json
-import secrets
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Annotated
 
@@ -91,44 +90,111 @@ def worker(
         engine.dispose()
 
 
+def _cli_ctx():  # noqa: ANN202
+    """The CLI acts as the system (an admin), audited as such."""
+    from service.domain.access import SYSTEM
+    from service.domain.context import Ctx
+
+    settings = get_settings()
+    now = datetime.now(UTC)
+    return Ctx(actor=SYSTEM, request_id=None, now=now, today=now.astimezone(settings.tz).date())
+
+
+def _fail(message: str) -> None:
+    typer.echo(message, err=True)
+    raise typer.Exit(2)
+
+
 @token_app.command("create")
 def token_create(
     role: Annotated[RoleChoice, typer.Option(help="admin | department | integration | auditor | viewer")],
     name: Annotated[str, typer.Option(help="Who holds the token (shown in the audit log).")],
     chain: Annotated[list[str] | None, typer.Option(help="Chain code a department token may write (repeat).")] = None,
+    expires_on: Annotated[str | None, typer.Option(
+        "--expires-on", help="Last day the token works (YYYY-MM-DD, service time zone). Default: "
+        "LEDGER_TOKEN_TTL_DAYS (365) days from now.")] = None,
+    never_expires: Annotated[bool, typer.Option("--never-expires", help="The token never expires.")] = False,
 ) -> None:
-    """Create a token and print it as the last line (it cannot be shown again)."""
+    """Create a token and print it as the last line (it cannot be shown again). Audited as token.created."""
     from service.db.engine import make_engine, make_sessionmaker, transaction
-    from service.db.reference import ReferenceRepo
-    from service.db.tables import ApiToken
-    from service.db.tokens import TokenRepo, hash_token
+    from service.domain import errors as d
+    from service.domain.access import Role
+    from service.usecases import tokens as uc
 
     chains = sorted(set(chain or []))
     if role is RoleChoice.department and not chains:
-        typer.echo("a department token needs at least one --chain", err=True)
-        raise typer.Exit(2)
+        _fail("a department token needs at least one --chain")
     if role is not RoleChoice.department and chains:
-        typer.echo("--chain applies to department tokens only", err=True)
-        raise typer.Exit(2)
+        _fail("--chain applies to department tokens only")
+    last_day = None
+    if expires_on is not None:
+        try:
+            last_day = date.fromisoformat(expires_on)
+        except ValueError:
+            _fail(f"--expires-on {expires_on!r} is not a day (YYYY-MM-DD)")
+    _migrate()
+    settings = get_settings()
+    engine = make_engine(settings.database_url)
+    try:
+        with transaction(make_sessionmaker(engine), write=True) as session:
+            row, token = uc.create_token(session, ctx=_cli_ctx(), name=name, role=Role(role.value), chains=chains,
+                                         expires_on=last_day, never_expires=never_expires,
+                                         ttl_days=settings.token_ttl_days, tz=settings.tz)
+            expires_at = row.expires_at
+    except d.DomainError as exc:
+        _fail(str(exc))
+    finally:
+        engine.dispose()
+    typer.echo(f"created {role.value} token '{name}'" + (f" for chains {', '.join(chains)}" if chains else "")
+               + (f", expires {expires_at.isoformat()}" if expires_at else ", never expires"), err=True)
+    typer.echo(token)
+
+
+@token_app.command("list")
+def token_list() -> None:
+    """Every token, one per line (tab-separated: id, name, role, chains, created_at, expires_at, last_used_on,
+    revoked_at); never a secret nor its hash."""
+    from service.db.engine import make_engine, make_sessionmaker, transaction
+    from service.usecases import tokens as uc
+
+    _migrate()
+    engine = make_engine(get_settings().database_url)
+    try:
+        with transaction(make_sessionmaker(engine), write=False) as session:
+            rows, after = [], None
+            while page := uc.list_tokens(session, after=after, limit=500):
+                rows += page
+                after = page[-1].id
+            typer.echo("\t".join(("id", "name", "role", "chains", "created_at", "expires_at", "last_used_on",
+                                  "revoked_at")))
+            for r in rows:
+                typer.echo("\t".join(str(v) if v is not None else "-" for v in (
+                    r.id, r.name, r.role, ",".join(json.loads(r.chains)) or "-", r.created_at.isoformat(),
+                    r.expires_at.isoformat() if r.expires_at else "never",
+                    r.last_used_on, r.revoked_at.isoformat() if r.revoked_at else None)))
+    finally:
+        engine.dispose()
+
+
+@token_app.command("revoke")
+def token_revoke(token_id: Annotated[int, typer.Argument(help="The token's id (chain-ledger token list).")]) -> None:
+    """Revoke a token: it answers 401 from its next request on, and its web sessions end. Audited as
+    token.revoked."""
+    from service.db.engine import make_engine, make_sessionmaker, transaction
+    from service.domain import errors as d
+    from service.usecases import tokens as uc
+
     _migrate()
     engine = make_engine(get_settings().database_url)
     try:
         with transaction(make_sessionmaker(engine), write=True) as session:
-            repo = ReferenceRepo(session)
-            missing = [c for c in chains if repo.chain(c) is None]
-            if missing:
-                typer.echo(f"unknown chain(s): {', '.join(missing)}", err=True)
-                raise typer.Exit(2)
-            token = "cl_" + secrets.token_urlsafe(32)
-            TokenRepo(session).add(
-                ApiToken(name=name, role=role.value, token_hash=hash_token(token), chains=json.dumps(chains),
-                         created_at=datetime.now(UTC))
-            )
+            row = uc.revoke_token(session, ctx=_cli_ctx(), token_id=token_id)
+            name = row.name
+    except d.DomainError as exc:
+        _fail(str(exc))
     finally:
         engine.dispose()
-    typer.echo(f"created {role.value} token '{name}'" + (f" for chains {', '.join(chains)}" if chains else ""),
-               err=True)
-    typer.echo(token)
+    typer.echo(f"revoked token {token_id} '{name}'")
 
 
 @app.command()

@@ -8,6 +8,7 @@ the request's transaction, committed before the response is sent.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -52,6 +53,16 @@ DatabaseDep = Annotated[Database, Depends(_database)]
 # ---------------------------------------------------------------- auth
 
 
+#: The one route that also takes its token as ``?token=``: calendar apps subscribe to a URL and send no headers.
+ICS_FEED_PATH = "/api/v1/schedule.ics"
+
+
+def request_now(request: Request) -> datetime:
+    """The request's clock: ``app.state.clock`` when one is set (tests move time with it), else the system's."""
+    clock = getattr(request.app.state, "clock", None)
+    return clock() if clock is not None else now_utc()
+
+
 def _bearer(request: Request) -> str | None:
     header = request.headers.get("authorization")
     if header:
@@ -59,18 +70,26 @@ def _bearer(request: Request) -> str | None:
         if scheme.lower() == "bearer" and token.strip():
             return token.strip()
         return None
-    # Calendar apps cannot send headers: the .ics feed alone takes ?token= (redacted from logs).
-    if request.url.path.endswith(".ics"):
+    # Calendar apps cannot send headers: GET of the .ics feed alone takes ?token= (never logged: the log line
+    # carries the route template, not the query). Any other route, or another method, ignores it.
+    if request.method in ("GET", "HEAD") and request.url.path == ICS_FEED_PATH:
         return request.query_params.get("token")
     return None
 
 
 async def get_actor(request: Request) -> Actor:
-    """The token's actor (one indexed read: on the event loop on a SQLite file, in its turn elsewhere)."""
+    """The token's actor (one indexed read: on the event loop on a SQLite file, in its turn elsewhere). No cache:
+    a revoked or expired token answers 401 on its next request. The first use of a day records ``last_used_on``
+    (one short write a day per token)."""
     token = _bearer(request)
     if not token:
         raise d.Unauthenticated("Send 'Authorization: Bearer <token>'.")
-    actor = await db_of(request).read(auth.authenticate, token=token)
+    now = request_now(request)
+    today = now.astimezone(settings_of(request).tz).date()
+    db = db_of(request)
+    actor, first_use_today = await db.read(auth.use_token, token=token, now=now, today=today)
+    if first_use_today:
+        await db.run_write(functools.partial(auth.record_use, token_id=actor.token_id, today=today))
     request.state.actor = actor
     return actor
 
@@ -151,9 +170,10 @@ ReadSessionDep = Annotated[Session, Depends(get_read_session, scope="function")]
 
 def ctx_of(request: Request, actor: Actor) -> Ctx:
     """Who acts, under which request, at what moment (the web's pages build theirs here too)."""
-    now = now_utc()
+    now = request_now(request)
     return Ctx(actor=actor, request_id=getattr(request.state, "request_id", None), now=now,
-               today=now.astimezone(settings_of(request).tz).date())
+               today=now.astimezone(settings_of(request).tz).date(),
+               client_request_id=getattr(request.state, "client_request_id", None))
 
 
 async def get_ctx(request: Request, actor: ActorDep) -> Ctx:

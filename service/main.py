@@ -37,10 +37,12 @@ from service.routers import (
     reference,
     schedule,
     system,
+    tokens,
     warnings,
     webhooks,
 )
 from service.routers.common import replay
+from service.usecases import auth
 from service.usecases import idempotency as keys
 from service.web import routes as web
 from service.web.session import WebSessionMiddleware
@@ -58,17 +60,34 @@ dates `YYYY-MM-DD`; timestamps RFC 3339 UTC. Errors are RFC 9457 `application/pr
 `{"items": [...], "next_cursor": ...}` with keyset cursors. Mutable resources carry `version` and `ETag`;
 PATCH/PUT need `If-Match`. Every POST accepts `Idempotency-Key` (24 h; replays carry `Idempotent-Replayed: true`).
 Request bodies are limited to 1 MiB (imports 20 MiB); unknown body fields are refused (422).
+
+Authentication: `Authorization: Bearer <token>` on every `/api/v1` route; only `GET /api/v1/schedule.ics` (the
+calendar feed) also accepts `?token=`. A revoked or expired token answers 401 on its next request (tokens are read
+on every request, never cached). Admins manage tokens at `/api/v1/tokens`. Every response carries the service's
+own `X-Request-ID`; a client's `X-Request-ID` is kept beside it as `client_request_id` (log line, audit event
+`data`), never in its place.
 """
 
 
 async def _purge_idempotency_keys(app: FastAPI, every_seconds: float = 3600) -> None:
-    """Idempotency keys live 24 h: drop the expired ones at start-up and then hourly."""
+    """Idempotency keys live 24 h: drop the expired ones (and the ended web sessions) at start-up and then hourly."""
     ttl = timedelta(hours=app.state.settings.idempotency_ttl_hours)
+    settings = app.state.settings
+    idle, absolute = timedelta(minutes=settings.session_idle_minutes), timedelta(hours=settings.session_absolute_hours)
+
+    def purge_sessions() -> None:
+        with app.state.db.transaction(write=True) as session:
+            auth.purge_sessions(session, now=now_utc(), idle=idle, absolute=absolute)
+
     while True:
         try:
             await run_in_threadpool(lambda: keys.purge(app.state.db, before=now_utc() - ttl))
         except Exception as exc:  # noqa: BLE001 - a failed purge is retried next hour; the service goes on
             get_logger(__name__).warning("idempotency_purge_failed", error=type(exc).__name__)
+        try:  # web sessions that have ended by time (they already sign no one in; this only tidies the table)
+            await run_in_threadpool(purge_sessions)
+        except Exception as exc:  # noqa: BLE001
+            get_logger(__name__).warning("session_purge_failed", error=type(exc).__name__)
         await asyncio.sleep(every_seconds)
 
 
@@ -131,9 +150,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(audit.router, prefix=API_PREFIX)
     app.include_router(audit_export.router, prefix=API_PREFIX)
     app.include_router(webhooks.router, prefix=API_PREFIX)
+    app.include_router(tokens.router, prefix=API_PREFIX)
     # The web frontend (SPEC §8): pages at /, static files at /static, a signed session cookie for them only.
     web.mount(app)
-    app.add_middleware(WebSessionMiddleware, secret_key=_session_secret(settings))
+    app.add_middleware(WebSessionMiddleware, secret_key=_session_secret(settings),
+                       max_age=settings.session_absolute_hours * 3600)
 
     if settings.cors_origin_list:
         app.add_middleware(

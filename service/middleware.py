@@ -26,8 +26,11 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
 
 
 class RequestContextMiddleware:
-    """Binds ``X-Request-ID`` (generated when absent or unusable), echoes it, logs one line per request. Every
-    response says ``X-Content-Type-Options: nosniff`` (a browser never guesses a type the service did not send)."""
+    """Gives every request the service's own id (echoed as ``X-Request-ID``) and logs one line per request. A
+    client's ``X-Request-ID`` (when it is plain: ``[A-Za-z0-9._:-]``, at most 100 characters) is kept beside it as
+    ``client_request_id`` — in the log line and in the audit events the request writes — never in its place.
+    Every response says ``X-Content-Type-Options: nosniff`` (a browser never guesses a type the service did not
+    send)."""
 
     def __init__(self, app: ASGIApp):
         self.app = app
@@ -36,15 +39,17 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = None
+        client_request_id = None
         for name, value in scope["headers"]:
             if name == b"x-request-id":
                 candidate = value.decode("latin-1")
                 if _REQUEST_ID.match(candidate):
-                    request_id = candidate
+                    client_request_id = candidate
                 break
-        request_id = request_id or uuid.uuid4().hex
-        scope.setdefault("state", {})["request_id"] = request_id
+        request_id = uuid.uuid4().hex
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
+        state["client_request_id"] = client_request_id
         structlog.contextvars.bind_contextvars(request_id=request_id)
         started = time.perf_counter()
         status = 500
@@ -72,6 +77,7 @@ class RequestContextMiddleware:
                 status=status,
                 duration_ms=round(elapsed * 1000, 2),
                 actor=f"{actor.role}:{actor.name}" if actor else None,
+                client_request_id=client_request_id,
             )
             structlog.contextvars.unbind_contextvars("request_id")
 

@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 
 from service.cli import app as cli
 from service.config import get_settings
+from tests.api.conftest import events  # noqa: F401, F811 - a fixture
 
 runner = CliRunner()
 
@@ -76,3 +77,31 @@ def test_department_token_after_seed(cli_env, client):
     r = client.get("/api/v1/me", headers={"Authorization": f"Bearer {_last_line(result)}"})
     assert r.status_code == 200, r.text
     assert r.json() == {"name": "经信局", "role": "department", "chains": ["AUTO", "ICT"]}
+
+
+def test_token_expiry_options_list_and_revoke(cli_env, client, admin, events):  # noqa: F811
+    made = runner.invoke(cli, ["token", "create", "--role", "viewer", "--name", "到期", "--expires-on", "2099-06-30"])
+    assert made.exit_code == 0, made.output
+    token = _last_line(made)
+    forever = runner.invoke(cli, ["token", "create", "--role", "auditor", "--name", "永久", "--never-expires"])
+    assert forever.exit_code == 0, forever.output
+    both = runner.invoke(cli, ["token", "create", "--role", "viewer", "--name", "x", "--expires-on", "2099-01-01",
+                               "--never-expires"])
+    assert both.exit_code != 0
+    assert runner.invoke(cli, ["token", "create", "--role", "viewer", "--name", "x", "--expires-on", "soon"]
+                         ).exit_code != 0
+    listed = runner.invoke(cli, ["token", "list"])
+    assert listed.exit_code == 0, listed.output
+    rows = {line.split("\t")[1]: line.split("\t") for line in listed.stdout.strip().splitlines()[1:]}
+    assert rows["到期"][5] == "2099-06-30T16:00:00+00:00" and rows["永久"][5] == "never"
+    assert token not in listed.stdout and "test_" not in listed.stdout
+    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    revoked = runner.invoke(cli, ["token", "revoke", rows["到期"][0]])
+    assert revoked.exit_code == 0, revoked.output
+    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    assert runner.invoke(cli, ["token", "revoke", rows["到期"][0]]).exit_code != 0  # already revoked
+    assert runner.invoke(cli, ["token", "revoke", "999999"]).exit_code != 0
+    created = [e for e in events(action="token.created") if e["data"]["after"]["name"] in ("到期", "永久")]
+    assert len(created) == 2 and all(e["actor"] == {"name": "system", "role": "admin"} for e in created)
+    (e,) = events(action="token.revoked")
+    assert e["entity_id"] == rows["到期"][0] and token not in str(e)

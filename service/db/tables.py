@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Column, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import Column, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from service.db.types import Money, UTCDateTime
@@ -166,6 +166,21 @@ class ApiToken(SQLModel, table=True):
     chains: str = Field(default="[]", sa_column=Column(Text, nullable=False))  # JSON list of chain codes
     created_at: datetime = Field(sa_column=_ts())
     revoked_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    # None: never expires (only when an admin asks for it); the default is LEDGER_TOKEN_TTL_DAYS after creation.
+    expires_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    last_used_on: date | None = Field(default=None)  # the service's "today" of its last use, written once a day
+
+
+class WebSession(SQLModel, table=True):
+    """A signed-in browser session (the web frontend). The cookie names it by a random secret; only the secret's
+    SHA-256 is stored. Signing out deletes the row, so a copied cookie no longer signs anyone in."""
+
+    __tablename__ = "web_session"
+
+    id: str = Field(primary_key=True, max_length=64)  # sha256 hex of the cookie's session secret
+    token_id: int = Field(sa_column=Column(Integer, ForeignKey("api_token.id"), nullable=False, index=True))
+    created_at: datetime = Field(sa_column=_ts())
+    last_seen_at: datetime = Field(sa_column=_ts())
 
 
 class AuditEvent(SQLModel, table=True):

@@ -17,6 +17,10 @@ class Role(StrEnum):
     VIEWER = "viewer"
 
 
+#: Who reads the audit history (``/audit/*`` and the audit page): the city office and the auditors.
+AUDIT_READERS = (Role.ADMIN, Role.AUDITOR)
+
+
 @dataclass(frozen=True, slots=True)
 class Actor:
     name: str

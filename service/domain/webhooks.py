@@ -27,6 +27,7 @@ EVENT_TYPES: frozenset[str] = frozenset({
     "plan.created", "plan.updated", "plan.revised", "plan.approved", "plan.task_updated",
     "plan_actual.created", "plan_actual.updated",
     "webhook.created", "webhook.deleted", "webhook.redelivered",
+    "token.created", "token.revoked",
 })
 ENTITIES: frozenset[str] = frozenset(t.split(".", 1)[0] for t in EVENT_TYPES)
 _PATTERN = re.compile(r"^(\*|[a-z_]+\.\*|[a-z_]+\.[a-z_]+)$")

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from starlette.responses import Response
 
 from service.deps import SessionDep, require_roles
-from service.domain.access import Role
+from service.domain.access import AUDIT_READERS
 from service.errors import responses
 from service.routers.common import (
     BY_NUMBER,
@@ -25,7 +25,7 @@ from service.schemas.audit import AuditActor, AuditEventRead, VerifyRead
 from service.schemas.common import Page
 from service.usecases import audit as uc
 
-router = APIRouter(tags=["audit"], dependencies=[require_roles(Role.ADMIN, Role.AUDITOR, action="read the audit log")])
+router = APIRouter(tags=["audit"], dependencies=[require_roles(*AUDIT_READERS, action="read the audit log")])
 
 
 def event_read(e) -> AuditEventRead:  # noqa: ANN001

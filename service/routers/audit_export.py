@@ -9,12 +9,12 @@ from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
 from service.deps import DatabaseDep, require_roles
-from service.domain.access import Role
+from service.domain.access import AUDIT_READERS
 from service.errors import responses
 from service.usecases import audit_export as uc
 
 router = APIRouter(tags=["audit"],
-                   dependencies=[require_roles(Role.ADMIN, Role.AUDITOR, action="export the audit log")])
+                   dependencies=[require_roles(*AUDIT_READERS, action="export the audit log")])
 
 
 class ExportFormat(StrEnum):

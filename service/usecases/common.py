@@ -45,6 +45,9 @@ def audit(
     that wants the event's action gets an outbox row in the same transaction (SPEC §7)."""
     if before is not None and after is not None and changed_only:
         before, after = diff(before, after)
+    if ctx.client_request_id is not None:
+        # Kept in the event's hashed data, and only when sent: events without one hash exactly as before.
+        extra = {**(extra or {}), "client_request_id": ctx.client_request_id}
     event = AuditLog(session).append(
         actor=ctx.actor,
         request_id=ctx.request_id,

@@ -200,6 +200,7 @@ _VALIDATION: dict[str, Callable[[dict[str, Any]], tuple[str, dict[str, Any]]]] =
     "literal_error": lambda c: ("val.choice", {}),
     "too_long": lambda c: ("val.too_many", {}),
     "int_parsing": lambda c: ("val.number", {}),
+    "float_parsing": lambda c: ("val.number", {}),
 }
 
 

@@ -31,6 +31,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from starlette.responses import (
     HTMLResponse,
@@ -41,7 +43,7 @@ from starlette.responses import (
 from service.deps import db_of, get_read_session, settings_of
 from service.domain import errors as d
 from service.domain import stages
-from service.domain.access import Actor
+from service.domain.access import AUDIT_READERS, Actor
 from service.domain.periods import MAX_YEAR, MIN_YEAR
 from service.domain.problems import ProblemStatus
 from service.domain.stages import LISTS, is_major
@@ -158,6 +160,7 @@ def render(request: Request, template: str, *, actor: Actor | None, status: int 
         lang_url=_lang_url(request, other), t=t, actor=actor, csrf=csrf_token(request),
         flash=t(flashed[0], **flashed[1]) if flashed else None,
         can_write=lambda chain: can_write(actor, chain),
+        reads_audit=actor is not None and actor.role in AUDIT_READERS,
         stage=lambda code: t(f"stage.{code}"),
         period_label=lambda p: i18n.period_label(lang, p),
         field_label=lambda name: error_text.field_label(lang, name),
@@ -266,3 +269,13 @@ def next_stage(stage: str) -> str | None:
     return target.value if target else None
 
 
+def refusal(lang: str, exc: Exception) -> tuple[list[FieldMessage], int]:
+    """A refused write's messages (beside their fields, in ``lang``) and status: invalid input 422, a domain
+    error its own status, a concurrent write that lost a uniqueness race 409."""
+    if isinstance(exc, ValidationError):
+        return error_text.validation_messages(lang, exc.errors()), 422
+    if isinstance(exc, d.DomainError):
+        return error_text.domain_messages(lang, exc), status_for(exc)
+    if isinstance(exc, IntegrityError):
+        return [FieldMessage(None, i18n.translate(lang, "err.concurrent"))], 409
+    raise exc

@@ -7,8 +7,11 @@ from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
 from service.web.frame import STATIC, router
-from service.web.pages import (  # noqa: F401  (registers the routes)
+from service.web.pages import (  # noqa: F401  (importing a page module registers its routes)
     account,
+    appraisals,
+    audit,
+    calendar,
     chains,
     dispatch,
     ledger,
@@ -18,6 +21,8 @@ from service.web.pages import (  # noqa: F401  (registers the routes)
     project_forms,
     project_list,
     projects,
+    schedule,
+    tokens,
 )
 
 

@@ -1,11 +1,13 @@
-"""Browser sessions of the web frontend: the signed session cookie, CSRF tokens and the signed-in actor.
+"""Browser sessions of the web frontend: server-side sessions, CSRF tokens and the signed-in actor.
 
+- A session is a row (``web_session``, ``service/usecases/auth.py``): sign-in creates it, sign-out deletes it, and
+  it ends ``LEDGER_SESSION_IDLE_MINUTES`` (120) after its last page or ``LEDGER_SESSION_ABSOLUTE_HOURS`` (12) after
+  sign-in, or as soon as its token is revoked or expires. Every page reads the row and the token again (no cache),
+  so a copied cookie stops working the moment its session ends.
 - The cookie is Starlette's ``SessionMiddleware`` (signed with ``LEDGER_SESSION_SECRET``; HttpOnly,
   SameSite=Strict, Secure when the request came over https), applied to the browser pages only: API, static
-  and operations paths never carry or set it.
-- The session holds the SHA-256 hash of the token signed in with (never the token), the CSRF token, the
-  language and a one-shot flash message. Every request looks the token up again through the same use case
-  the API's ``get_actor`` uses (``service/usecases/auth.py``), so a revoked token ends its sessions at once.
+  and operations paths never carry or set it. It holds the session's random secret (only its SHA-256 is stored),
+  the CSRF token, the language and a one-shot flash message — never the token nor its hash.
 - CSRF: a synchronizer token kept in the session is put in every form; every POST must send it back (form
   field ``csrf`` or header ``X-CSRF-Token``), else 403 before any use case runs.
 """
@@ -14,7 +16,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from datetime import date
+from datetime import date, timedelta
 from urllib.parse import parse_qsl, quote
 
 from fastapi import Request
@@ -22,13 +24,13 @@ from starlette.datastructures import FormData
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from service.deps import ctx_of, db_of, now_utc, settings_of
+from service.deps import ctx_of, db_of, request_now, settings_of
 from service.domain.access import Actor
 from service.domain.context import Ctx
 from service.usecases import auth
 
 SESSION_COOKIE = "ledger_session"
-#: Idle lifetime of a browser session: the cookie is re-signed on every page, so this is since the last page.
+#: Lifetime of the cookie (the absolute lifetime of a session; the session's row decides whether it still works).
 SESSION_MAX_AGE = 12 * 3600
 #: Paths that never use the browser session (the API authenticates with bearer tokens only).
 UNSESSIONED = ("/api/", "/static/", "/healthz", "/readyz", "/metrics", "/docs", "/openapi.json")
@@ -40,9 +42,9 @@ class WebSessionMiddleware:
     """Starlette's ``SessionMiddleware`` for the browser pages: ``Secure`` when the request came over https
     (uvicorn sets the scheme from ``X-Forwarded-Proto`` of trusted proxies), not applied to API paths."""
 
-    def __init__(self, app: ASGIApp, *, secret_key: str):
+    def __init__(self, app: ASGIApp, *, secret_key: str, max_age: int = SESSION_MAX_AGE):
         self.app = app
-        common = {"secret_key": secret_key, "session_cookie": SESSION_COOKIE, "max_age": SESSION_MAX_AGE,
+        common = {"secret_key": secret_key, "session_cookie": SESSION_COOKIE, "max_age": max_age,
                   "same_site": "strict"}
         self.plain = SessionMiddleware(app, https_only=False, **common)
         self.secure = SessionMiddleware(app, https_only=True, **common)
@@ -108,45 +110,79 @@ def form_of(request: Request) -> FormData:
 # ---------------------------------------------------------------- the signed-in actor
 
 
-def actor_for_token_hash(request: Request, token_hash: str) -> Actor | None:
-    """The token's actor, read exactly as the API's ``get_actor`` reads it (unknown or revoked → None)."""
-    with db_of(request).reader() as r:
-        return auth.actor_for_token_hash(r, token_hash=token_hash)
+def _lifetimes(request: Request) -> tuple[timedelta, timedelta]:
+    settings = settings_of(request)
+    return timedelta(minutes=settings.session_idle_minutes), timedelta(hours=settings.session_absolute_hours)
 
 
-def sign_in(request: Request, token: str) -> Actor | None:
-    """Check ``token``; on success start a new session (new CSRF token, the language kept)."""
-    token_hash = auth.token_hash(token)
-    actor = actor_for_token_hash(request, token_hash)
-    if actor is None:
-        return None
+def _clear(request: Request) -> None:
+    """Forget everything the cookie holds but the language."""
     lang = request.session.get("lang")
     request.session.clear()
     if lang:
         request.session["lang"] = lang
-    request.session["token"] = token_hash
+
+
+def sign_in(request: Request, token: str) -> Actor | None:
+    """Check ``token``; on success start a new server-side session (new CSRF token, the language kept; a session
+    the cookie named before is ended)."""
+    db = db_of(request)
+    previous = request.session.get("sid")
+    with db.transaction(write=True) as session:
+        started = auth.sign_in(session, token=token, now=request_now(request))
+        if started is not None and previous:
+            auth.sign_out(session, secret=str(previous))
+    if started is None:
+        return None
+    actor, secret = started
+    _clear(request)
+    request.session["sid"] = secret
     request.session["csrf"] = secrets.token_urlsafe(32)
     request.state.actor = actor
+    request.state.session_actor = actor
     return actor
 
 
 def sign_out(request: Request) -> None:
-    lang = request.session.get("lang")
-    request.session.clear()
-    if lang:
-        request.session["lang"] = lang
+    """End the session on the server (its cookie, wherever copied, signs no one in any more) and in the cookie."""
+    secret = request.session.get("sid")
+    if secret:
+        with db_of(request).transaction(write=True) as session:
+            auth.sign_out(session, secret=str(secret))
+    _clear(request)
+    request.state.session_actor = None
 
 
 def session_actor(request: Request) -> Actor | None:
-    """Dependency: the signed-in actor, or None. A session whose token is gone is ended."""
-    token_hash = request.session.get("token")
-    if not token_hash:
-        return None
-    actor = actor_for_token_hash(request, str(token_hash))
-    if actor is None:
-        sign_out(request)
-        return None
-    request.state.actor = actor  # the request log names the actor, as for API calls
+    """Dependency: the signed-in actor, or None. A session that has ended (signed out, idle, too old, its token
+    revoked or expired) signs no one in; one ended by time is deleted."""
+    if hasattr(request.state, "session_actor"):
+        return request.state.session_actor
+    actor = None
+    secret = request.session.get("sid")
+    if secret:
+        now = request_now(request)
+        idle, absolute = _lifetimes(request)
+        db = db_of(request)
+        today = now.astimezone(settings_of(request).tz).date()
+        with db.reader() as r:
+            check = auth.check_session(r, secret=str(secret), now=now, today=today, idle=idle, absolute=absolute)
+        if check.ended or check.seen or check.first_use_today:
+            with db.transaction(write=True) as session:
+                if check.ended:
+                    auth.sign_out(session, secret=str(secret))
+                else:
+                    auth.session_seen(session, secret=str(secret), now=now)
+                    if check.first_use_today and check.actor is not None:  # a page is a use of the token too
+                        auth.record_use(session, token_id=check.actor.token_id, today=today)
+        actor = check.actor
+        if actor is None:
+            _clear(request)
+        else:
+            request.state.actor = actor  # the request log names the actor, as for API calls
+    elif request.session.get("token"):
+        _clear(request)  # a cookie of the signed-cookie sessions before server-side ones: no longer valid
+    request.state.session_actor = actor
     return actor
 
 
@@ -179,7 +215,7 @@ def web_ctx(request: Request, actor: Actor) -> Ctx:
 
 
 def today_of(request: Request) -> date:
-    return now_utc().astimezone(settings_of(request).tz).date()
+    return request_now(request).astimezone(settings_of(request).tz).date()
 
 
 # ---------------------------------------------------------------- flash messages (one-shot, after a redirect)

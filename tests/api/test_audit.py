@@ -116,9 +116,11 @@ def test_every_write_appends_exactly_one_event(client, make_token, new_project, 
     r, action, entity, entity_id, before, after = op(client, admin_rid, new_project, move)
     assert r.status_code in (200, 201), r.text
     all_events = events()
-    mine = [e for e in all_events if e["request_id"] == "req-under-test"]
+    # The client's id is kept beside the service's own, which is the event's request_id (issue 19).
+    mine = [e for e in all_events if e["data"].get("client_request_id") == "req-under-test"]
     assert len(mine) == 1, mine
     (e,) = mine
+    assert e["request_id"] == r.headers["x-request-id"] != "req-under-test"
     _strict_event(e)
     assert e == all_events[-1] and len(all_events) == audit_count()
     assert e["action"] == action and e["entity"] == entity
@@ -137,7 +139,8 @@ def test_department_actor_is_recorded(client, make_token, reference, events):
     dept = {**make_token("department", "经信局张三", chains=["OPTICS"]), "X-Request-ID": "dept-write"}
     r = client.post(P, json=project_body(), headers=dept)
     assert r.status_code == 201
-    (e,) = [e for e in events() if e["request_id"] == "dept-write"]
+    (e,) = [e for e in events() if e["data"].get("client_request_id") == "dept-write"]
+    assert e["request_id"] == r.headers["x-request-id"]
     assert e["actor"] == {"name": "经信局张三", "role": "department"} and e["entity_id"] == r.json()["id"]
 
 

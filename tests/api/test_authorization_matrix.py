@@ -21,6 +21,7 @@ INTEGRATION_MAY = [("POST", r"/projects"), ("POST", r"/projects/import"), (r"[A-
 ADMIN_ONLY = [
     ("POST", r"/departments"), ("POST", r"/districts"), ("POST", r"/chains"), ("PATCH", r"/chains/\{code\}"),
     ("PUT", r"/calendar/.*"), ("POST", r".*/plans/\{year\}/approve"), (r"[A-Z]+", r"/appraisals/.*"),
+    ("POST", r"/tokens"), ("POST", r"/tokens/\{token_id\}/revoke"),
 ]
 
 
@@ -39,7 +40,7 @@ def _allowed(method: str, path: str, rules) -> bool:  # noqa: ANN001
 
 
 ROUTES = _write_routes()
-SAMPLE = {"code": "AUTO", "year": "2026", "key": "k1", "id": "X", "delivery_id": "1"}
+SAMPLE = {"code": "AUTO", "year": "2026", "key": "k1", "id": "X", "delivery_id": "1", "token_id": "1"}
 
 
 def _fill(path: str, project_id: str) -> str:

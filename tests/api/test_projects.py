@@ -441,7 +441,8 @@ def test_void_leaves_lists_but_stays_readable(client, admin, new_project, audit_
     assert r.json()["version"] == 2 and r.headers["etag"] == '"2"'
     assert audit_count() == before + 1
     (e,) = events(action="project.voided")
-    assert e["entity_id"] == gone["id"] and e["request_id"] == "void-1" and e["data"]["reason"] == "重复录入"
+    assert e["entity_id"] == gone["id"] and e["data"]["client_request_id"] == "void-1" and e["data"]["reason"] == "重复录入"
+    assert e["request_id"] == r.headers["x-request-id"]
     assert e["data"]["before"] == {"voided_at": None, "void_reason": None}
     assert e["data"]["after"]["void_reason"] == "重复录入"
 

@@ -49,8 +49,8 @@ class Gate:
 def test_token_lookups_take_turns(client, admin, monkeypatch):
     from service.usecases import auth
 
-    gate = Gate(auth.authenticate)
-    monkeypatch.setattr(auth, "authenticate", gate)
+    gate = Gate(auth.use_token)
+    monkeypatch.setattr(auth, "use_token", gate)
     with ThreadPoolExecutor(6) as pool:
         calls = [pool.submit(client.get, "/api/v1/me", headers=admin) for _ in range(6)]
         try:

@@ -150,7 +150,8 @@ def test_patch_chain_with_the_current_etag(client, admin, reference, audit_count
     assert client.get(f"{API}/chains/OPTICS", headers=admin).json()["benchmark_city"] == "深圳"
     assert audit_count() == before + 1
     (e,) = events(action="chain.updated")
-    assert e["entity"] == "chain" and e["entity_id"] == "OPTICS" and e["request_id"] == "patch-chain-1"
+    assert e["entity"] == "chain" and e["entity_id"] == "OPTICS" and e["request_id"] == r.headers["x-request-id"]
+    assert e["data"]["client_request_id"] == "patch-chain-1"
     assert e["data"]["before"] == {"leader": "链长", "lead_department": "JXJ", "benchmark_city": None}
     assert e["data"]["after"] == {"leader": "新链长", "lead_department": "FGW", "benchmark_city": "深圳"}
     # The old ETag is now stale.

@@ -48,7 +48,7 @@ def test_forward_one_step_at_a_time(client, admin, new_project, move, audit_coun
         assert r.json()["version"] == version and r.headers["etag"] == f'"{version}"'
         assert audit_count() == before + 1
         e = events(action="project.transitioned")[-1]
-        assert e["entity_id"] == p["id"] and e["request_id"] == f"move-{to}" and e["data"]["note"] == "现场核实"
+        assert e["entity_id"] == p["id"] and e["data"]["client_request_id"] == f"move-{to}" and e["data"]["note"] == "现场核实"
         assert e["data"]["after"] == {"stage": to, f"{to}_on": on}
         assert e["data"]["before"]["stage"] == ("signed" if to == "started" else PATH[PATH.index((to, on)) - 1][0])
     got = client.get(f"{P}/{p['id']}", headers=admin).json()
@@ -181,7 +181,7 @@ def test_revert_undoes_the_latest_transition(client, admin, new_project, move, a
     actions = [e["action"] for e in events(entity="project", entity_id=p["id"])]
     assert actions == ["project.created", "project.transitioned", "project.transitioned", "project.reverted"]
     rev = events(action="project.reverted")[-1]
-    assert rev["request_id"] == "revert-1" and rev["data"]["reason"] == "录入错误"
+    assert rev["data"]["client_request_id"] == "revert-1" and rev["data"]["reason"] == "录入错误"
     assert rev["data"]["before"] == {"stage": "in_production", "in_production_on": "2026-03-01"}
     assert rev["data"]["after"] == {"stage": "started", "in_production_on": None}
 

@@ -179,8 +179,8 @@ def test_export_the_ledger(live_server, browser_page, tmp_path) -> None:  # noqa
     assert page.console_errors == []
 
 
-@pytest.mark.parametrize("path", ["/", "/chains/ICT", "/ledger", "/chains/ICT/dispatches/2026-10", "/projects",
-                                  "/projects/new", "/problems", "/problems/new"])
+@pytest.mark.parametrize("path", ["/", "/chains/ICT", "/ledger", "/chains/ICT/dispatches/2026-10", "/schedule",
+                                  "/appraisals/2025", "/projects", "/projects/new", "/problems", "/problems/new"])
 def test_phone_width_has_no_sideways_scrolling(live_server, chromium, time_limit, path) -> None:  # noqa: ANN001
     context = chromium.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN", is_mobile=True)
     page = context.new_page()
@@ -300,3 +300,24 @@ def test_a_department_registers_edits_and_follows_a_problem(live_server, browser
     assert next(t for t in plan["tasks"] if t["key"] == "park")["status"] == "done"
     # the refused registration answered 422 (the browser logs that status); nothing else went wrong
     assert [e for e in page.console_errors if "status of 422" not in e] == []
+
+
+def test_an_auditor_verifies_the_chain_and_follows_an_entity(live_server, browser_page) -> None:  # noqa: ANN001
+    page = browser_page
+    token = live_server.token("auditor")
+    browser_sign_in(page, live_server, token)
+    page.get_by_role("link", name="审计记录").click()
+    page.get_by_role("link", name="立即校验").click()
+    verified = _api(live_server, token, "/audit/verify")
+    assert page.locator("#verify-result").inner_text().startswith("校验通过")
+    assert verified["head"] in page.locator("#verify-result").inner_text()
+    first = page.locator("#events tbody tr").first
+    entity_id = first.locator("td").nth(4).locator("a").first.inner_text()
+    first.locator("td").nth(4).locator("a").first.click()
+    assert page.locator("#entity_id").input_value() == entity_id
+    assert page.locator("#events tbody tr").count() >= 1
+    screenshot(page, "audit")
+    # at phone width the events table scrolls inside its panel, not the page
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    assert page.console_errors == []

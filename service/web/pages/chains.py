@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from fastapi import Request
@@ -20,7 +20,7 @@ from service.domain import errors as d
 from service.domain.access import Actor, Role
 from service.domain.periods import MAX_YEAR, MIN_YEAR, Period, PeriodKind, parse_period
 from service.domain.queries import ProblemFilter, ProjectFilter
-from service.domain.schedule import ItemKind, ItemStatus
+from service.domain.schedule import ItemKind, ItemStatus, ScheduleItem
 from service.domain.stages import LISTS, Stage
 from service.errors import status_for
 from service.schemas.projects import ReasonInput, TransitionCreate
@@ -59,6 +59,22 @@ from service.web.session import (
     web_ctx,
 )
 
+
+def schedule_rows(request: Request, items: list[ScheduleItem], today: date) -> list[dict[str, Any]]:
+    """A schedule's items as its tables show them: the period, a link to a month's dispatch form once the month
+    has begun, and when it was done (local time)."""
+    rows = []
+    for item in items:
+        period = parse_period(item.period)
+        link = None
+        if item.kind is ItemKind.MONTHLY_DISPATCH and period.start <= today:
+            link = f"/chains/{item.chain}/dispatches/{item.period}"
+        rows.append({"item": item, "period": period, "link": link,
+                     "done_at": local_time(item.done_at, request) if isinstance(item.done_at, datetime)
+                     else (item.done_at.isoformat() if item.done_at else "")})
+    return rows
+
+
 # ================================================================ a chain: board, schedule, plan, problems
 
 
@@ -96,21 +112,13 @@ def _chain_page(
                     if p.status in OPEN_PROBLEMS]
         _, tally = ledger_uc.summarize_ledger(session, period=Period(PeriodKind.YEAR, year), by="chain",
                                               f=ProjectFilter(chain=code))
-    schedule_rows = []
-    for item in schedule.items:
-        period = parse_period(item.period)
-        link = None
-        if item.kind is ItemKind.MONTHLY_DISPATCH and period.start <= ctx.today:
-            link = f"/chains/{code}/dispatches/{item.period}"
-        schedule_rows.append({"item": item, "period": period, "link": link,
-                              "done_at": local_time(item.done_at, request) if isinstance(item.done_at, datetime)
-                              else (item.done_at.isoformat() if item.done_at else "")})
+    rows = schedule_rows(request, schedule.items, ctx.today)
     return render(
         request, "chain.html", actor=actor, status=status, nav="chain", chain=chain,
         department=department.name if department else chain.lead_department, districts=districts, year=year,
         this_year=ctx.today.year, today=ctx.today.isoformat(), columns=columns[:4], cancelled=columns[4],
-        next_stage=next_stage, schedule=schedule_rows,
-        overdue_count=sum(1 for r in schedule_rows if r["item"].status is ItemStatus.OVERDUE),
+        next_stage=next_stage, schedule=rows,
+        overdue_count=sum(1 for r in rows if r["item"].status is ItemStatus.OVERDUE),
         progress=progress, bar=charts.progress_bar, problems=problems, problem_overdue=problems_uc.overdue,
         today_date=ctx.today, tally=tally, move_errors=move_errors or {}, move_values=move_values or {},
         moved_name=moved_name,
