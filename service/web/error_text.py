@@ -31,6 +31,11 @@ def _stage(lang: str, code: str) -> str:
     return translate(lang, f"stage.{code}") if code in _STAGE_CODES else code
 
 
+def _problem_status(lang: str, code: str) -> str:
+    key = f"problem.status.{code}"
+    return translate(lang, key) if key in MESSAGES else code
+
+
 def _stages(lang: str, codes: str) -> str:
     sep = "、" if lang == "zh" else ", "
     found = [c.strip() for c in codes.split(",") if c.strip()]
@@ -60,6 +65,28 @@ _PATTERNS: list[tuple[re.Pattern[str], str, _Params]] = [
                       "allowed": _stages(lang, m["allowed"])}),
     (re.compile(r"A project at stage '(?P<current>\w+)' is final; no transition is possible\."),
      "err.stage_final", lambda lang, m: {"current": _stage(lang, m["current"])}),
+    (re.compile(r"Unknown status '(?P<code>[^']*)'\."), "err.unknown_status", lambda _l, m: m.groupdict()),
+    (re.compile(r"No problem '(?P<id>[^']*)'\."), "err.not_found_problem", lambda _l, m: m.groupdict()),
+    (re.compile(r"Cannot move a problem from '(?P<current>\w+)' to '(?P<target>\w+)'; allowed: (?P<allowed>.*)\."),
+     "err.problem_transition",
+     lambda lang, m: {"current": _problem_status(lang, m["current"]), "target": _problem_status(lang, m["target"]),
+                      "allowed": ("、" if lang == "zh" else ", ").join(
+                          _problem_status(lang, s.strip()) for s in m["allowed"].split(","))}),
+    (re.compile(r"A problem in status '(?P<current>\w+)' is final.*"), "err.problem_final",
+     lambda lang, m: {"current": _problem_status(lang, m["current"])}),
+    (re.compile(r"Unknown stage '(?P<code>[^']*)'\."), "err.unknown_stage", lambda _l, m: m.groupdict()),
+    (re.compile(r"Unknown chain '(?P<code>[^']*)'\."), "err.unknown_chain", lambda _l, m: m.groupdict()),
+    (re.compile(r"Unknown district '(?P<code>[^']*)'\."), "err.unknown_district", lambda _l, m: m.groupdict()),
+    (re.compile(r"external_ref '(?P<ref>.*)' is already project (?P<id>\S+)\."), "err.duplicate_ref",
+     lambda _l, m: m.groupdict()),
+    (re.compile(r"The integration role creates projects at stage 'signed' only\."), "err.integration_signed_only",
+     lambda _l, _m: {}),
+    (re.compile(r"Required for a project created at stage '(?P<stage>\w+)'\."), "err.milestone_required",
+     lambda lang, m: {"stage": _stage(lang, m["stage"])}),
+    (re.compile(r"(?P<day>\d{4}-\d{2}-\d{2}) is before the '(?P<stage>\w+)' milestone (?P<previous>\d{4}-\d{2}-\d{2})\."),
+     "err.milestone_order", lambda lang, m: {**m.groupdict(), "stage": _stage(lang, m["stage"])}),
+    (re.compile(r"Must be empty: the project is created at stage '(?P<stage>\w+)'\."), "err.milestone_empty",
+     lambda lang, m: {"stage": _stage(lang, m["stage"])}),
     (re.compile(r"Project \S+ is voided; it can no longer change\."), "err.project_voided", lambda _l, _m: {}),
     (re.compile(r"Project \S+ has no transition to revert\."), "err.nothing_to_revert", lambda _l, _m: {}),
     (re.compile(r"No project '(?P<id>[^']*)'\."), "err.not_found_project", lambda _l, m: m.groupdict()),

@@ -193,6 +193,7 @@ class WebRoute(APIRoute):
             try:
                 return await handler(request)
             except SignInRequired:
+                lang_of(request)  # an English link that goes through sign-in stays English, and is remembered
                 target = signin_url(request)
                 if request.headers.get("hx-request"):
                     return Response(status_code=204, headers={"HX-Redirect": target})

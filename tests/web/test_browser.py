@@ -180,7 +180,7 @@ def test_export_the_ledger(live_server, browser_page, tmp_path) -> None:  # noqa
 
 
 @pytest.mark.parametrize("path", ["/", "/chains/ICT", "/ledger", "/chains/ICT/dispatches/2026-10", "/schedule",
-                                  "/appraisals/2025"])
+                                  "/appraisals/2025", "/projects", "/projects/new", "/problems", "/problems/new"])
 def test_phone_width_has_no_sideways_scrolling(live_server, chromium, time_limit, path) -> None:  # noqa: ANN001
     context = chromium.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN", is_mobile=True)
     page = context.new_page()
@@ -202,6 +202,104 @@ def test_keyboard_users_can_skip_to_the_content(live_server, browser_page) -> No
     assert page.evaluate("document.activeElement.textContent") == "跳到主要内容"
     page.keyboard.press("Enter")
     assert page.evaluate("document.activeElement.id") == "main"
+
+
+def test_a_department_registers_edits_and_follows_a_problem(live_server, browser_page) -> None:  # noqa: ANN001
+    """A lead department's month from sign-in: register a project, correct it, raise a problem about it and
+    see it through to resolved, record the month's actual of the plan and mark a task done — every effect checked
+    through the API (and the audit trail)."""
+    page, server = browser_page, live_server
+    token = server.token("department", ["ICT"], name="市经信局")
+    today = _today().date().isoformat()
+    page.goto(server.url + "/projects/new?lang=en")  # an English link through sign-in stays English
+    assert page.url.startswith(server.url + "/signin")
+    assert page.locator("html").get_attribute("lang") == "en"
+    page.get_by_label("Access token").fill(token)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(server.url + "/projects/new?lang=en")
+    assert page.get_by_role("heading", level=1).inner_text() == "Register a project"
+    page.get_by_role("link", name="中文").click()
+    page.wait_for_url("**/projects/new?lang=zh")
+
+    # register: a field error comes back beside the field, with what was typed kept
+    page.get_by_label("项目名称").fill("光模块封装测试基地项目")
+    page.get_by_role("combobox", name="区", exact=True).select_option(label="洪山区")
+    page.get_by_label("投资方").fill("某光电科技有限公司")
+    page.get_by_label("计划投资(万元)").fill("12.345")
+    page.get_by_label("签约日期").fill(today)
+    page.get_by_role("button", name="登记").click()
+    assert page.locator("#f-planned_investment-error").inner_text() == "最多两位小数。"
+    assert page.get_by_label("项目名称").input_value() == "光模块封装测试基地项目"
+    page.get_by_label("计划投资(万元)").fill("25,000")
+    page.get_by_label("重点项目").check()
+    page.get_by_role("button", name="登记").click()
+    page.wait_for_url(server.url + "/projects/*")
+    pid = page.url.rsplit("/", 1)[1]
+    assert "已登记项目“光模块封装测试基地项目”" in page.locator("#flash").inner_text()
+    project = _api(server, token, f"/projects/{pid}")
+    assert (project["chain"], project["district"], project["planned_investment"], project["is_key"]) == (
+        "ICT", "HONGSHAN", "25000.00", True)
+    screenshot(page, "project-registered")
+
+    # edit it
+    page.get_by_role("link", name="修改项目信息").click()
+    page.wait_for_url(server.url + f"/projects/{pid}/edit")
+    page.get_by_label("投资方").fill("某光电科技股份有限公司")
+    page.get_by_role("button", name="保存修改").click()
+    page.wait_for_url(server.url + f"/projects/{pid}")
+    assert "投资方" in page.locator("#flash").inner_text()
+    assert _api(server, token, f"/projects/{pid}")["investor"] == "某光电科技股份有限公司"
+    history = _api(server, token, f"/projects/{pid}/history")["items"]
+    assert [(h["action"], h["actor"]["name"]) for h in history] == [("project.created", "市经信局"),
+                                                                    ("project.updated", "市经信局")]
+
+    # raise a problem about it and move it to resolved
+    page.get_by_role("link", name="就此项目提出问题").click()
+    page.wait_for_url(server.url + f"/problems/new?chain=ICT&project_id={pid}")
+    page.get_by_role("textbox", name="问题", exact=True).fill("用电增容审批慢")
+    page.get_by_label("具体情况").fill("需新增一路10千伏供电。")
+    page.get_by_label("责任单位").fill("国网武汉供电公司")
+    page.get_by_label("办结时限").fill(today)
+    page.get_by_role("button", name="提出", exact=True).click()
+    page.wait_for_url(server.url + "/problems/*")
+    problem = page.url.rsplit("/", 1)[1]
+    assert page.locator("#problem-status").inner_text() == "待处理"
+    for target, note in (("处理中", "已召开协调会"), ("已解决", "增容方案已批复")):
+        page.get_by_label("转为").select_option(label=target)
+        page.get_by_label("办理情况说明").fill(note)
+        page.get_by_role("button", name="保存办理进度").click()
+        page.wait_for_url(server.url + f"/problems/{problem}")
+        assert page.locator("#problem-status").inner_text() == target
+    screenshot(page, "problem")
+    found = _api(server, token, f"/problems/{problem}")
+    assert (found["status"], found["project_id"], found["resolved_on"]) == ("resolved", pid, today)
+    page.goto(server.url + "/problems?show=all")
+    assert page.get_by_role("link", name="用电增容审批慢").is_visible()
+
+    # the annual plan: record this month's actual of a manual indicator, mark a task done
+    year = _today().year
+    with httpx.Client(base_url=server.url, timeout=10) as api:
+        add_plan_and_problems(api, {"Authorization": f"Bearer {server.token('admin')}"}, year=year,
+                              today=_today().date())
+    page.goto(server.url + "/chains/ICT")
+    page.get_by_role("link", name="打开计划页面").click()
+    page.wait_for_url(server.url + f"/chains/ICT/plans/{year}")
+    month = _today().strftime("%Y-%m")
+    page.get_by_label("月份 · 新增发明专利").select_option(month)
+    page.get_by_label("完成量（件） · 新增发明专利").fill("12")
+    page.locator("#i-patents").get_by_role("button", name="记录").click()
+    page.wait_for_url(f"**/chains/ICT/plans/{year}#i-patents")
+    assert "已记录" in page.locator("#flash").inner_text()
+    page.get_by_role("button", name="标记为已完成 · 建成光电子信息产业园二期").click()
+    page.wait_for_url(f"**/chains/ICT/plans/{year}#t-park")
+    assert page.locator("#task-status-park").inner_text().startswith("已完成")
+    screenshot(page, "plan")
+    actuals = _api(server, token, f"/chains/ICT/plans/{year}/indicators/patents/actuals")["items"]
+    assert (month, "12.00") in [(a["period"], a["value"]) for a in actuals]
+    plan = _api(server, token, f"/chains/ICT/plans/{year}")
+    assert next(t for t in plan["tasks"] if t["key"] == "park")["status"] == "done"
+    # the refused registration answered 422 (the browser logs that status); nothing else went wrong
+    assert [e for e in page.console_errors if "status of 422" not in e] == []
 
 
 def test_an_auditor_verifies_the_chain_and_follows_an_entity(live_server, browser_page) -> None:  # noqa: ANN001

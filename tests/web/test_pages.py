@@ -169,7 +169,9 @@ def test_every_page_answers_200_for_each_role(login, role, chains) -> None:  # n
     pid = project_id(c, SIGNED_ICT)
     pages = ["/", "/?year=2025", "/chains/ICT", "/chains/AUTO?year=2025", "/ledger", "/ledger?period=2026-Q2&chain=ICT",
              "/ledger?period=2025-03&key=true&major=false", f"/projects/{pid}", f"/chains/ICT/dispatches/{this_month()}",
-             "/chains/HEALTH/dispatches/2026-01", "/signin?lang=en", "/?lang=zh"]
+             "/chains/HEALTH/dispatches/2026-01", "/projects", "/projects?chain=ICT&stage=signed&q=%E9%A1%B9%E7%9B%AE",
+             "/projects?key=true&major=true&district=DHGX&lang=en", "/problems", "/problems?show=overdue&chain=ICT",
+             "/problems?show=all&status=closed&lang=en", "/signin?lang=en", "/?lang=zh"]
     for path in pages:
         r = c.get(path, follow_redirects=True)
         assert r.status_code == 200, (path, r.text[:500])
@@ -461,7 +463,8 @@ def test_web_routes_stay_out_of_the_openapi_schema(app) -> None:  # noqa: ANN001
 def test_every_input_has_a_label(login) -> None:  # noqa: ANN001
     c = login("admin")
     pid = project_id(c, SIGNED_ICT)
-    for path in ("/", "/chains/ICT", "/ledger", f"/projects/{pid}", f"/chains/ICT/dispatches/{this_month()}"):
+    for path in ("/", "/chains/ICT", "/ledger", f"/projects/{pid}", f"/chains/ICT/dispatches/{this_month()}",
+                 "/projects/new", f"/projects/{pid}/edit", "/projects", "/problems", "/problems/new"):
         html = c.get(path).text
         labels = set(re.findall(r'<label[^>]* for="([^"]+)"', html))
         for tag, attrs in re.findall(r"<(input|select|textarea)\b([^>]*)>", html):
@@ -482,3 +485,26 @@ def test_the_chart_is_well_formed_svg() -> None:
     assert "style=" not in str(svg)  # CSP: no inline styles
     bar = ElementTree.fromstring(str(charts.progress_bar(1.4, 0.9, status="ahead", label="完成 140%")))
     assert bar.get("aria-label") == "完成 140%"
+
+
+def test_an_english_link_through_sign_in_stays_english_and_is_remembered(app, client) -> None:  # noqa: ANN001
+    from tests.web.conftest import create_token
+
+    token = create_token(app, "department", ["ICT"])
+    r = client.get("/chains/ICT?lang=en", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/signin?next=%2Fchains%2FICT%3Flang%3Den"
+    page = client.get(r.headers["location"])
+    assert '<html lang="en">' in page.text and "Access token" in page.text and "访问令牌" not in page.text
+    r = client.post("/signin", data={"csrf": csrf_of(page.text), "token": token, "next": "/chains/ICT?lang=en"},
+                    follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/chains/ICT?lang=en"
+    assert '<html lang="en">' in client.get(r.headers["location"]).text
+    for path in ("/", "/ledger", "/chains/AUTO"):  # remembered without ?lang=
+        assert '<html lang="en">' in client.get(path).text, path
+    # also when the page it came from was not a GET (the sign-in then goes back to /)
+    client.cookies.clear()
+    r = client.get("/ledger?lang=en", follow_redirects=False)
+    page = client.get("/signin")
+    assert '<html lang="en">' in page.text
+    r = client.post("/signin", data={"csrf": csrf_of(page.text), "token": token}, follow_redirects=False)
+    assert '<html lang="en">' in client.get(r.headers["location"]).text

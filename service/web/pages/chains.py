@@ -17,7 +17,7 @@ from starlette.responses import (
 
 from service.deps import settings_of
 from service.domain import errors as d
-from service.domain.access import Actor
+from service.domain.access import Actor, Role
 from service.domain.periods import MAX_YEAR, MIN_YEAR, Period, PeriodKind, parse_period
 from service.domain.queries import ProblemFilter, ProjectFilter
 from service.domain.schedule import ItemKind, ItemStatus, ScheduleItem
@@ -125,6 +125,7 @@ def _chain_page(
         today_date=ctx.today, tally=tally, move_errors=move_errors or {}, move_values=move_values or {},
         moved_name=moved_name,
         writable=can_write(actor, code),
+        may_register=can_write(actor, code) or actor.role is Role.INTEGRATION,
     )
 
 

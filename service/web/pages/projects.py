@@ -34,6 +34,7 @@ from service.web.frame import (
     render,
     router,
 )
+from service.web.pages import project_forms  # noqa: F401  (before /projects/{project_id}: /projects/new is a form)
 from service.web.session import web_ctx
 
 

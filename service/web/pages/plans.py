@@ -1,0 +1,141 @@
+"""A chain's annual plan (一链一表, ``/chains/{code}/plans/{year}``): goals, indicators with their progress, the
+months' actuals of the manual indicators, and the tasks with their status.
+
+The writes are the API's: recording a month's actual (``record_actual``, as ``POST …/indicators/{key}/actuals``)
+and marking a task done or open again (``update_task``, as ``PATCH …/tasks/{key}`` with the plan's version as
+If-Match). Errors are shown on the indicator's or the task's row, with what was typed kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import Path as PathParam
+from fastapi import Request
+from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from service.domain import errors as d
+from service.domain.access import Actor
+from service.domain.periods import MAX_YEAR, MIN_YEAR, Period, PeriodKind
+from service.errors import status_for
+from service.schemas.plans import ActualCreate, TaskUpdate
+from service.usecases import plans as plans_uc
+from service.usecases import reference as reference_uc
+from service.web import charts, error_text, i18n
+from service.web.error_text import FieldMessage
+from service.web.frame import (
+    ChainPath,
+    SignedIn,
+    amount,
+    can_write,
+    form_int,
+    lang_of,
+    reading,
+    render,
+    router,
+    writing,
+)
+from service.web.session import flash, form_of, web_ctx
+
+YearPath = Annotated[int, PathParam(ge=MIN_YEAR, le=MAX_YEAR)]
+KeyPath = Annotated[str, PathParam(max_length=64)]
+MANUAL = "manual"
+
+
+def _months(year: int, today: date) -> list[str]:
+    """The months of the plan year that have begun (a month's actual can be recorded from its first day)."""
+    return [f"{year}-{m:02d}" for m in range(1, 13) if date(year, m, 1) <= today]
+
+
+def _plan_page(request: Request, actor: Actor, code: str, year: int, *, status: int = 200,
+               errors: dict[str, Sequence[FieldMessage]] | None = None,
+               values: dict[str, dict[str, str]] | None = None) -> HTMLResponse:
+    lang = lang_of(request)
+    ctx = web_ctx(request, actor)
+    with reading(request) as session:
+        chain = reference_uc.get_chain(session, code=code)
+        view = plans_uc.get_plan(session, chain=code, year=year)
+        progress = plans_uc.plan_progress(session, chain=code, year=year, today=ctx.today)
+        actuals = {i.key: plans_uc.list_actuals(session, chain=code, year=year, key=i.key)
+                   for i in view.indicators if i.source == MANUAL}
+    months = _months(year, ctx.today)
+    return render(
+        request, "plan.html", actor=actor, status=status, nav="chain", chain=chain, year=year, view=view,
+        progress=progress, actuals=actuals, months=months,
+        month_label=lambda text: i18n.period_label(lang, Period(PeriodKind.MONTH, year, int(text[5:]))),
+        bar=charts.progress_bar, writable=can_write(actor, code), today=ctx.today.isoformat(),
+        row_errors={k: list(v) for k, v in (errors or {}).items()}, values=values or {},
+    )
+
+
+@router.get("/chains/{code}/plans/{year}")
+def plan_page(request: Request, code: ChainPath, year: YearPath, actor: SignedIn) -> Response:
+    return _plan_page(request, actor, code, year)
+
+
+def _labelled(lang: str, messages: Sequence[FieldMessage]) -> list[FieldMessage]:
+    """Messages shown on a row: each names its field (the row has several)."""
+    out = []
+    for m in messages:
+        label = error_text.field_label(lang, m.field)
+        out.append(FieldMessage(m.field, i18n.translate(lang, "error.field", field=label, message=m.text)
+                                if label else m.text))
+    return out
+
+
+@router.post("/chains/{code}/plans/{year}/indicators/{key}/actuals")
+def record_actual(request: Request, code: ChainPath, year: YearPath, key: KeyPath, actor: SignedIn) -> Response:
+    form = form_of(request)
+    lang = lang_of(request)
+    raw = {"period": str(form.get("period") or "").strip(),
+           "value": str(form.get("value") or "").strip().replace(",", "")}
+    try:
+        data = ActualCreate.model_validate(raw)
+        with writing(request) as session:
+            row, _created = plans_uc.record_actual(session, ctx=web_ctx(request, actor), chain=code, year=year,
+                                                   key=key, data=data)
+            value, period = row.value, row.period
+    except ValidationError as exc:
+        messages, status = error_text.validation_messages(lang, exc.errors()), 422
+    except d.DomainError as exc:
+        messages, status = error_text.domain_messages(lang, exc), status_for(exc)
+    except IntegrityError:
+        messages, status = [FieldMessage(None, i18n.translate(lang, "err.concurrent"))], 409
+    else:
+        label = i18n.period_label(lang, Period(PeriodKind.MONTH, year, int(period[5:])))
+        flash(request, "plan.actual_recorded", month=label, value=amount(value))
+        return RedirectResponse(f"/chains/{code}/plans/{year}#i-{key}", status_code=303)
+    return _plan_page(request, actor, code, year, status=status, errors={f"actual.{key}": _labelled(lang, messages)},
+                      values={f"actual.{key}": raw})
+
+
+@router.post("/chains/{code}/plans/{year}/tasks/{key}")
+def update_task(request: Request, code: ChainPath, year: YearPath, key: KeyPath, actor: SignedIn) -> Response:
+    form = form_of(request)
+    lang = lang_of(request)
+    raw: dict[str, Any] = {"status": str(form.get("status") or "")}
+    done_on = str(form.get("done_on") or "").strip()
+    if raw["status"] == "done" and done_on:
+        raw["done_on"] = done_on
+    try:
+        data = TaskUpdate.model_validate(raw)
+        with writing(request) as session:
+            view = plans_uc.update_task(session, ctx=web_ctx(request, actor), chain=code, year=year, key=key,
+                                        data=data, if_match=form_int(form.get("version")))
+            task = next(t for t in view.tasks if t.key == key)
+            title, state = task.title, task.status
+    except ValidationError as exc:
+        messages, status = error_text.validation_messages(lang, exc.errors()), 422
+    except d.DomainError as exc:
+        messages, status = error_text.domain_messages(lang, exc), status_for(exc)
+    except IntegrityError:
+        messages, status = [FieldMessage(None, i18n.translate(lang, "err.concurrent"))], 409
+    else:
+        flash(request, "plan.task_updated", title=title, status=i18n.translate(lang, f"plan.task.{state}"))
+        return RedirectResponse(f"/chains/{code}/plans/{year}#t-{key}", status_code=303)
+    return _plan_page(request, actor, code, year, status=status, errors={f"task.{key}": _labelled(lang, messages)},
+                      values={f"task.{key}": {"done_on": done_on}})
