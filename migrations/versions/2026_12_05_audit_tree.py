@@ -47,6 +47,19 @@ def upgrade() -> None:
         batch_op.create_index("ix_audit_tree_head_size", ["size"], unique=False)
 
     bind = op.get_bind()
+    if bind.dialect.name == "postgresql":  # as audit_event: what was stored stays (SPEC §6)
+        op.execute(
+            """
+            CREATE FUNCTION audit_tree_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+              RAISE EXCEPTION '% is append-only: % refused', TG_TABLE_NAME, TG_OP
+                USING ERRCODE = 'insufficient_privilege';
+            END $$;
+            """
+        )
+        for table in ("audit_tree_node", "audit_tree_head"):
+            op.execute(f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON {table} "
+                       "FOR EACH STATEMENT EXECUTE FUNCTION audit_tree_append_only()")
     events = bind.execute(  # streamed (a server-side cursor on PostgreSQL), this statement only
         sa.text("SELECT seq, hash FROM audit_event ORDER BY seq").execution_options(stream_results=True,
                                                                                     yield_per=_BATCH)
@@ -66,6 +79,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        for table in ("audit_tree_node", "audit_tree_head"):
+            op.execute(f"DROP TRIGGER {table}_append_only ON {table}")
+        op.execute("DROP FUNCTION audit_tree_append_only()")
     with op.batch_alter_table("audit_tree_head", schema=None) as batch_op:
         batch_op.drop_index("ix_audit_tree_head_size")
     op.drop_table("audit_tree_head")

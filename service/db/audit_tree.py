@@ -15,7 +15,7 @@ from sqlalchemy import bindparam, insert, select, tuple_
 from sqlalchemy.orm import Session
 
 from service.db.raw import session_writer
-from service.db.tables import AuditTreeHead, AuditTreeNode
+from service.db.tables import AuditEvent, AuditTreeHead, AuditTreeNode
 from service.domain import merkle
 
 _NODE = AuditTreeNode.__table__
@@ -70,6 +70,12 @@ class AuditTree:
         result = self.session.connection().execute(stmt.execution_options(stream_results=True, yield_per=batch))
         for rows in result.partitions():
             yield from rows
+
+    def event_hashes(self, *, upto: int) -> list[tuple[int, str]]:
+        """``(seq, hash)`` of the events up to ``upto``, in seq order (the verifier's second look, on failure)."""
+        rows = self.session.execute(select(AuditEvent.seq, AuditEvent.hash).where(AuditEvent.seq <= upto)
+                                    .order_by(AuditEvent.seq))
+        return [(row.seq, row.hash) for row in rows]
 
     # ---------------------------------------------------------------- signed heads
 

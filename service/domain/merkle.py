@@ -253,3 +253,36 @@ def tree_head_message(*, size: int, root: str, signed_at: str, key_id: str) -> b
 
 def b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
+
+
+# ---------------------------------------------------------------- finding a rewritten event
+
+
+def first_changed_leaf(leaves: Sequence[bytes], root: bytes,
+                       fetch: Callable[[list[Node]], Mapping[Node, bytes]]) -> int | None:
+    """The index of the first of ``leaves`` (recomputed from the events) that is not the leaf the signed ``root``
+    was computed over, found by descending the stored perfect nodes (``fetch`` reads them) from the root: a stored
+    node is trusted only when it hashes up to the signed root. ``None`` when the stored nodes do not reproduce the
+    root (they were rewritten too); the start of the smallest trusted subtree when they stop agreeing below it."""
+    size = len(leaves)
+    top = perfect_nodes(0, size)
+    stored = fetch(top)
+    if any(node not in stored for node in top) or range_hash(0, size, stored) != root:
+        return None
+    for level, idx in top:
+        start, end = idx << level, (idx + 1) << level
+        trusted = stored[(level, idx)]
+        if root_of(leaves[start:end]) == trusted:
+            continue
+        while level > 0:
+            left, right = (level - 1, 2 * idx), (level - 1, 2 * idx + 1)
+            children = fetch([left, right])
+            if left not in children or right not in children or node_hash(children[left], children[right]) != trusted:
+                return idx << level
+            mid = (2 * idx + 1) << (level - 1)
+            if root_of(leaves[idx << level:mid]) != children[left]:
+                level, idx, trusted = left[0], left[1], children[left]
+            else:
+                level, idx, trusted = right[0], right[1], children[right]
+        return idx
+    return None  # every leaf matches: the root differs only because a stored node does (not the events)

@@ -70,12 +70,17 @@ def list_audit_events(
 
 
 @router.get("/audit/verify", response_model=VerifyRead, operation_id="verify_audit_chain",
-            responses=responses(401, 403))
-def verify_audit_chain(session: SessionDep) -> Response:
-    result = uc.verify_chain(session)
+            responses=responses(401, 403),
+            description="Recomputes every event's hash and link, and holds the chain to every signed tree head. "
+            "A failure names the first bad seq and why: `tampered` (an event no longer matches its hash or link, "
+            "or a stored head its signature), `truncated` (shorter than a signed head, or than its head row), "
+            "`rewritten` (its Merkle root at a signed size is not the signed root).")
+def verify_audit_chain(request: Request, session: SessionDep) -> Response:
+    result = uc.verify_chain(session, signer_for(settings_of(request)).public_key)
     if result.ok:
         return json_response(VerifyRead(ok=True, events=result.events, head=result.head))
-    return json_response(VerifyRead(ok=False, events=result.events, first_bad_seq=result.first_bad_seq))
+    return json_response(VerifyRead(ok=False, events=result.events, first_bad_seq=result.first_bad_seq,
+                                    reason=result.reason, tree_head_size=result.tree_head_size))
 
 
 # ---------------------------------------------------------------- signed tree heads and proofs (SPEC §6)

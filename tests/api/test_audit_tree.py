@@ -8,10 +8,12 @@ import re
 
 import pytest
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
+from sqlalchemy.exc import DBAPIError
 
 from service.domain import merkle
+from service.domain.audit_chain import ChainedEvent, canonical_json, link
 from service.signing import head_signature_ok, key_id_of
-from tests.api.conftest import API, assert_problem
+from tests.api.conftest import API, IS_POSTGRES, assert_problem
 from tests.api.test_audit import history as _history
 from tests.api.test_audit import tamper as _tamper
 
@@ -111,3 +113,139 @@ def test_bad_proof_queries_are_422_problems(client, admin, history, path, params
     r = client.get(f"{API}/audit/proof/{path}", params=params, headers=admin)
     assert_problem(r, 422)
     assert any(e["loc"][-1] == loc for e in r.json()["errors"]), r.json()
+
+
+# ---------------------------------------------------------------- tamper scenarios: /audit/verify holds the signed heads
+
+
+@pytest.fixture
+def attack(execute_sql):
+    """attack(sql): a statement on an audit table as an attacker with database access would run it; on PostgreSQL
+    the append-only triggers refuse it first (asserted), so the attacker disables them."""
+
+    def run(sql: str, **params):
+        table = re.search(r"(?:UPDATE|FROM|INTO)\s+(\w+)", sql).group(1)
+        if IS_POSTGRES and table != "audit_head":
+            with pytest.raises(DBAPIError, match="append-only"):
+                execute_sql(sql, **params)
+            execute_sql(f"ALTER TABLE {table} DISABLE TRIGGER USER")
+            try:
+                return execute_sql(sql, **params)
+            finally:
+                execute_sql(f"ALTER TABLE {table} ENABLE TRIGGER USER")
+        return execute_sql(sql, **params)
+
+    return run
+
+
+def _sign(client, headers) -> dict:
+    r = client.get(f"{API}/audit/tree-head", headers=headers)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def _verify(client, headers) -> dict:
+    r = client.get(f"{API}/audit/verify", headers=headers)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def _failure(events: int, first_bad_seq, reason: str, tree_head_size=None) -> dict:
+    return {"ok": False, "events": events, "head": None, "first_bad_seq": first_bad_seq, "reason": reason,
+            "tree_head_size": tree_head_size}
+
+
+def _rewrite_from(events, attack, seq: int, data: str) -> None:
+    """Change event ``seq``'s data and recompute its hash and every later one (and the head row)."""
+    prev = None
+    for e in events:
+        if e["seq"] < seq:
+            continue
+        forged = ChainedEvent(seq=e["seq"], at=e["at"], actor_name=e["actor"]["name"], actor_role=e["actor"]["role"],
+                              request_id=e["request_id"], action=e["action"], entity=e["entity"],
+                              entity_id=e["entity_id"], data=data if e["seq"] == seq else canonical_json(e["data"]),
+                              prev_hash=prev or e["prev_hash"])
+        prev = link(forged)
+        attack("UPDATE audit_event SET data = :d, prev_hash = :p, hash = :h WHERE seq = :s", d=forged.data,
+               p=forged.prev_hash, h=prev, s=e["seq"])
+    attack("UPDATE audit_head SET hash = :h WHERE id = 1", h=prev)
+
+
+def _rebuild_tree(attack, execute_sql) -> None:
+    """The thorough attacker: the stored tree rebuilt from the rewritten events."""
+    attack("DELETE FROM audit_tree_node")
+    f = merkle.Frontier()
+    for (h,) in execute_sql("SELECT hash FROM audit_event ORDER BY seq"):
+        f.append(merkle.leaf_hash(bytes.fromhex(h)))
+        for level, idx, node in f.completed:
+            execute_sql("INSERT INTO audit_tree_node (level, idx, hash) VALUES (:l, :i, :h)", l=level, i=idx,
+                        h=node.hex())
+
+
+def test_a_clean_log_holds_its_signed_heads(client, admin, history, new_project, events):
+    _sign(client, admin)
+    new_project(name="丙")
+    _sign(client, admin)
+    everything = events()
+    assert _verify(client, admin) == {"ok": True, "events": len(everything), "head": everything[-1]["hash"],
+                                      "first_bad_seq": None, "reason": None, "tree_head_size": None}
+
+
+def test_tail_truncated_with_the_head_reset(client, admin, history, events, attack):
+    """The issue's attack: the last six events deleted and audit_head reset; the chain alone still verifies."""
+    everything = events()
+    assert len(everything) == 13
+    _sign(client, admin)
+    attack("DELETE FROM audit_event WHERE seq > 7")
+    attack("UPDATE audit_head SET seq = 7, hash = :h WHERE id = 1", h=everything[6]["hash"])
+    assert _verify(client, admin) == _failure(7, 8, "truncated", 13)
+
+
+def test_one_event_rewritten_with_every_later_hash_recomputed(client, admin, history, events, attack):
+    _sign(client, admin)
+    _rewrite_from(events(), attack, 5, '{"after":{"name":"篡改"},"before":null}')
+    assert _verify(client, admin) == _failure(13, 5, "rewritten", 13)
+
+
+def test_a_rewrite_with_the_stored_tree_rebuilt_is_placed_after_the_last_head_that_holds(
+        client, admin, history, events, attack, execute_sql):
+    first = _sign(client, admin)  # size 13
+    client.post(f"{API}/departments", json={"code": "SWJ", "name": "市商务局"}, headers=admin)
+    _sign(client, admin)  # size 14
+    assert first["size"] == 13
+    _rewrite_from(events(), attack, 14, '{"after":{"code":"SWJ","name":"篡改"},"before":null}')
+    _rebuild_tree(attack, execute_sql)
+    assert _verify(client, admin) == _failure(14, 14, "rewritten", 14)
+
+
+def test_one_event_edited_without_recomputing(client, admin, history, attack):
+    _sign(client, admin)
+    attack("UPDATE audit_event SET data = :d WHERE seq = 6", d='{"after":{"name":"篡改"},"before":null}')
+    assert _verify(client, admin) == _failure(5, 6, "tampered")
+
+
+def test_a_stored_head_altered(client, admin, history, events, attack):
+    """The attacker rewrites event 5 and makes the stored head's root match: the head's signature gives it away."""
+    _sign(client, admin)
+    _rewrite_from(events(), attack, 5, '{"after":{"name":"篡改"},"before":null}')
+    forged_root = merkle.root_of([merkle.leaf_hash(bytes.fromhex(e["hash"])) for e in events()]).hex()
+    attack("UPDATE audit_tree_head SET root = :r", r=forged_root)
+    assert _verify(client, admin) == _failure(13, None, "tampered", 13)
+
+
+def test_a_stored_head_signed_by_another_key(client, admin, history, events, attack, execute_sql):
+    """A head that is well formed and properly signed, but not by the service's key, holds nothing."""
+    from datetime import datetime
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    head = _sign(client, admin)
+    other = Ed25519PrivateKey.generate()
+    forged = {**head, "key_id": key_id_of(other.public_key())}
+    forged["signature"] = base64.b64encode(other.sign(merkle.tree_head_message(
+        size=forged["size"], root=forged["root"], signed_at=forged["signed_at"], key_id=forged["key_id"]))).decode()
+    assert head_signature_ok(forged, other.public_key())
+    execute_sql("INSERT INTO audit_tree_head (size, root, signed_at, key_id, signature) VALUES (:s, :r, :t, :k, :g)",
+                s=forged["size"], r=forged["root"], k=forged["key_id"], g=forged["signature"],
+                t=datetime.fromisoformat(forged["signed_at"].replace("Z", "+00:00")))
+    assert _verify(client, admin) == _failure(13, None, "tampered", 13)

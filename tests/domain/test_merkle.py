@@ -160,3 +160,18 @@ def test_every_consistency_proof_verifies_and_none_for_another_size_or_tree(data
     victim = data.draw(st.integers(0, first - 1))
     changed[victim] = merkle.leaf_hash(b"forged")
     assert not merkle.verify_consistency(first, second, merkle.root_of(changed), r2, p)
+
+
+@pytest.mark.parametrize("size", [1, 2, 7, 64, 100, 1100])
+def test_first_changed_leaf_descends_the_trusted_nodes(size):
+    root = mth(LEAVES[:size])
+    fetch = lambda nodes: {n: NODES[n] for n in nodes if n in NODES}  # noqa: E731
+    assert merkle.first_changed_leaf(LEAVES[:size], root, fetch) is None  # nothing changed
+    for victim in {0, size // 2, size - 1}:
+        changed = list(LEAVES[:size])
+        for i in range(victim, size):  # the victim and (its chain recomputed) every later one
+            changed[i] = merkle.leaf_hash(b"forged" + bytes([i % 256]))
+        assert merkle.first_changed_leaf(changed, root, fetch) == victim
+    # Stored nodes rewritten as well: nothing to trust.
+    forged_nodes = _nodes([merkle.leaf_hash(b"x")] * size)
+    assert merkle.first_changed_leaf(LEAVES[:size], root, lambda ns: {n: forged_nodes[n] for n in ns}) is None
