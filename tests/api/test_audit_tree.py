@@ -249,3 +249,28 @@ def test_a_stored_head_signed_by_another_key(client, admin, history, events, att
                 s=forged["size"], r=forged["root"], k=forged["key_id"], g=forged["signature"],
                 t=datetime.fromisoformat(forged["signed_at"].replace("Z", "+00:00")))
     assert _verify(client, admin) == _failure(13, None, "tampered", 13)
+
+
+# ---------------------------------------------------------------- the worker signs at least hourly while events come
+
+
+def test_the_worker_signs_a_head_each_hour_in_which_events_were_written(client, admin, history, sessions, settings,
+                                                                        new_project):
+    from datetime import UTC, datetime, timedelta
+
+    from service.worker import DeliveryWorker
+
+    worker = DeliveryWorker(sessions, settings)
+    try:
+        t0 = datetime.now(UTC) + timedelta(seconds=1)
+        first = worker.sign_tree_head_if_due(t0)
+        assert first is not None and first["size"] == 13  # events and no head yet: signed at once
+        assert worker.sign_tree_head_if_due(t0 + timedelta(hours=2)) is None  # no event since
+        new_project(name="丙")
+        assert worker.sign_tree_head_if_due(t0 + timedelta(minutes=30)) is None  # not an hour yet
+        second = worker.sign_tree_head_if_due(t0 + timedelta(minutes=61))
+        assert second is not None and second["size"] == 14
+        heads = client.get(f"{API}/audit/tree-heads", headers=admin).json()["items"]
+        assert heads == [first, second]
+    finally:
+        worker.close()
