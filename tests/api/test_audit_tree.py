@@ -274,3 +274,120 @@ def test_the_worker_signs_a_head_each_hour_in_which_events_were_written(client, 
         assert heads == [first, second]
     finally:
         worker.close()
+
+
+# ---------------------------------------------------------------- offline: chain-ledger audit verify-export / prove-consistency
+
+
+@pytest.fixture
+def auditor_files(client, admin, history, tmp_path):
+    """What an auditor keeps: the public key, a signed head, and an export (as files)."""
+    pk = _public_key(client, admin)
+    head = _sign(client, admin)
+    export = client.get(f"{API}/audit/export", headers=admin)
+    assert export.status_code == 200
+    files = {"key": tmp_path / "key.pem", "head": tmp_path / "head.json", "export": tmp_path / "export.ndjson"}
+    files["key"].write_text(pk["public_key_pem"])
+    files["head"].write_text(json.dumps(head))
+    files["export"].write_bytes(export.content)
+    return files
+
+
+def _offline(files, head=None, lines=None):
+    from typer.testing import CliRunner
+
+    from service.cli import app
+
+    if head is not None:
+        files["head"].write_text(json.dumps(head))
+    if lines is not None:
+        files["export"].write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    r = CliRunner().invoke(app, ["audit", "verify-export", str(files["export"]), "--tree-head", str(files["head"]),
+                                 "--public-key", str(files["key"])])
+    return r.exit_code, r.output
+
+
+def _lines(files) -> list[str]:
+    return files["export"].read_text(encoding="utf-8").splitlines()
+
+
+def test_verify_export_offline_ok(auditor_files):
+    code, out = _offline(auditor_files)
+    assert code == 0, out
+    assert "chain ok: 13 events" in out and "root ok" in out and out.rstrip().endswith("OK")
+
+
+def test_verify_export_a_signed_head_altered(auditor_files):
+    head = json.loads(auditor_files["head"].read_text())
+    code, out = _offline(auditor_files, head={**head, "size": head["size"] - 1})
+    assert code == 1 and "FAILED (signature)" in out and "altered" in out, out
+
+
+def test_verify_export_a_head_signed_by_another_key(auditor_files):
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    head = json.loads(auditor_files["head"].read_text())
+    other = Ed25519PrivateKey.generate()
+    forged = {**head, "key_id": key_id_of(other.public_key())}
+    forged["signature"] = base64.b64encode(other.sign(merkle.tree_head_message(
+        size=forged["size"], root=forged["root"], signed_at=forged["signed_at"], key_id=forged["key_id"]))).decode()
+    code, out = _offline(auditor_files, head=forged)
+    assert code == 1 and "FAILED (signature)" in out and "signed by another key" in out, out
+
+
+def test_verify_export_missing_one_event(auditor_files):
+    lines = _lines(auditor_files)
+    code, out = _offline(auditor_files, lines=lines[:6] + lines[7:])
+    assert code == 1 and "FAILED (missing): event 7 is missing from the export" in out, out
+
+
+def test_verify_export_the_tail_missing(auditor_files):
+    code, out = _offline(auditor_files, lines=_lines(auditor_files)[:10])
+    assert code == 1 and "FAILED (truncated): the export holds 10 events; the head signs 13" in out, out
+
+
+def test_verify_export_one_event_edited_without_recomputing(auditor_files):
+    lines = _lines(auditor_files)
+    e = json.loads(lines[4])
+    lines[4] = lines[4].replace(json.dumps(e["entity_id"], ensure_ascii=False), '"OTHER"', 1)
+    code, out = _offline(auditor_files, lines=lines)
+    assert code == 1 and "FAILED (tampered): event 5 does not match its hash" in out, out
+
+
+def test_verify_export_one_event_rewritten_with_every_later_hash_recomputed(auditor_files):
+    lines, prev, out_lines = _lines(auditor_files), None, []
+    for line in lines:
+        e = json.loads(line)
+        data = canonical_json(e["data"])
+        if e["seq"] == 5:
+            data = '{"after":{"name":"篡改"},"before":null}'
+        ev = ChainedEvent(seq=e["seq"], at=e["at"], actor_name=e["actor"]["name"], actor_role=e["actor"]["role"],
+                          request_id=e["request_id"], action=e["action"], entity=e["entity"],
+                          entity_id=e["entity_id"], data=data, prev_hash=prev or e["prev_hash"])
+        prev = link(ev)
+        out_lines.append(json.dumps({**e, "data": json.loads(data), "prev_hash": ev.prev_hash, "hash": prev},
+                                    ensure_ascii=False, separators=(",", ":")))
+    code, out = _offline(auditor_files, lines=out_lines)
+    assert code == 1 and "chain ok: 13 events" in out and "FAILED (rewritten)" in out, out
+
+
+def test_prove_consistency_between_two_signed_heads(client, admin, history, new_project):
+    from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+    from service.audit_offline import prove_consistency
+
+    key = load_pem_public_key(_public_key(client, admin)["public_key_pem"].encode())
+    old = _sign(client, admin)
+    new_project(name="丙")
+    new = _sign(client, admin)
+
+    def fetch(first, second):
+        return client.get(f"{API}/audit/proof/consistency", params={"first": first, "second": second},
+                          headers=admin).json()
+
+    check = prove_consistency(old, new, key, fetch)
+    assert check.ok and check.lines[-1] == "OK", check.lines
+    forged_old = {**old, "root": "00" * 32}
+    assert prove_consistency(forged_old, new, key, fetch).reason == "signature"
+    assert prove_consistency(old, new, key, lambda f, s: {**fetch(f, s), "proof": ["00" * 32]}).reason == \
+        "inconsistent"
