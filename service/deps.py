@@ -22,6 +22,7 @@ from service.db.database import Database
 from service.domain import errors as d
 from service.domain.access import Actor, Role
 from service.domain.context import Ctx
+from service.signing import signer_for
 from service.usecases import auth
 from service.usecases import idempotency as keys
 
@@ -152,8 +153,9 @@ ReadSessionDep = Annotated[Session, Depends(get_read_session, scope="function")]
 def ctx_of(request: Request, actor: Actor) -> Ctx:
     """Who acts, under which request, at what moment (the web's pages build theirs here too)."""
     now = now_utc()
+    settings = settings_of(request)
     return Ctx(actor=actor, request_id=getattr(request.state, "request_id", None), now=now,
-               today=now.astimezone(settings_of(request).tz).date())
+               today=now.astimezone(settings.tz).date(), signer=signer_for(settings))
 
 
 async def get_ctx(request: Request, actor: ActorDep) -> Ctx:

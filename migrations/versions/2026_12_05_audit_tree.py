@@ -23,6 +23,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 _BATCH = 5000
+_REPORTS = ("appraisal", "plan", "dispatch")
 
 
 def upgrade() -> None:
@@ -45,6 +46,11 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("audit_tree_head", schema=None) as batch_op:
         batch_op.create_index("ix_audit_tree_head_size", ["size"], unique=False)
+
+    # A published report carries the signed head of its moment (appraisal publish, plan approval, dispatch submit).
+    for table in _REPORTS:
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.add_column(sa.Column("audit_tree_head", sa.Text(), nullable=True))
 
     bind = op.get_bind()
     if bind.dialect.name == "postgresql":  # as audit_event: what was stored stays (SPEC §6)
@@ -83,6 +89,9 @@ def downgrade() -> None:
         for table in ("audit_tree_node", "audit_tree_head"):
             op.execute(f"DROP TRIGGER {table}_append_only ON {table}")
         op.execute("DROP FUNCTION audit_tree_append_only()")
+    for table in _REPORTS:
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.drop_column("audit_tree_head")
     with op.batch_alter_table("audit_tree_head", schema=None) as batch_op:
         batch_op.drop_index("ix_audit_tree_head_size")
     op.drop_table("audit_tree_head")

@@ -275,6 +275,7 @@ class Dispatch(SQLModel, table=True):
     version: int = 1
     created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     updated_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    audit_tree_head: str | None = Field(default=None, sa_column=Column(Text, nullable=True))  # signed head, JSON
 
 
 class DispatchEntry(SQLModel, table=True):
@@ -343,6 +344,7 @@ class Appraisal(SQLModel, table=True):
     version: int = 1
     created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     updated_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    audit_tree_head: str | None = Field(default=None, sa_column=Column(Text, nullable=True))  # signed head, JSON
 
 
 # ---------------------------------------------------------------- annual plans (一链一表)
@@ -365,6 +367,7 @@ class Plan(SQLModel, table=True):
     version: int = 1
     created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     updated_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    audit_tree_head: str | None = Field(default=None, sa_column=Column(Text, nullable=True))  # signed head, JSON
 
 
 class PlanTask(SQLModel, table=True):

@@ -60,3 +60,8 @@ class ConsistencyProofRead(BaseModel):
     first: int
     second: int
     proof: list[str]
+
+
+def tree_head_read(text: str | None) -> TreeHeadRead | None:
+    """A report's stored ``audit_tree_head`` (canonical JSON text), as answered."""
+    return None if text is None else TreeHeadRead.model_validate_json(text)

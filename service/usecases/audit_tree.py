@@ -12,7 +12,8 @@ from service.db.audit_tree import AuditTree
 from service.db.tables import AuditTreeHead
 from service.domain import errors as d
 from service.domain import merkle
-from service.signing import Signer
+from service.domain.audit_chain import canonical_json
+from service.domain.context import Ctx, TreeHeadSigner
 
 
 def signed_at_text(at: datetime) -> str:
@@ -25,7 +26,15 @@ def head_dict(head: AuditTreeHead) -> dict[str, Any]:
             "signature": head.signature}
 
 
-def sign_tree_head(session: Session, signer: Signer, now: datetime) -> dict[str, Any]:
+def report_head(session: Session, ctx: Ctx) -> str | None:
+    """A published report's ``audit_tree_head`` (SPEC §6): the head of the log as of its publication, its own
+    audit events included, signed and stored in the same transaction; canonical JSON text (None without a signer)."""
+    if ctx.signer is None:
+        return None
+    return canonical_json(sign_tree_head(session, ctx.signer, ctx.now))
+
+
+def sign_tree_head(session: Session, signer: TreeHeadSigner, now: datetime) -> dict[str, Any]:
     """Sign the tree of every event committed so far and store the head (in the caller's write transaction)."""
     size, _ = AuditLog(session).head()
     root = AuditTree(session).root(size).hex()
@@ -37,7 +46,7 @@ def sign_tree_head(session: Session, signer: Signer, now: datetime) -> dict[str,
     return head_dict(head)
 
 
-def sign_if_due(session: Session, signer: Signer, now: datetime, *, every_seconds: float) -> dict[str, Any] | None:
+def sign_if_due(session: Session, signer: TreeHeadSigner, now: datetime, *, every_seconds: float) -> dict[str, Any] | None:
     """The worker's round: sign a head when events were written since the last one and it is ``every_seconds``
     old (or there is none yet)."""
     size, _ = AuditLog(session).head()
