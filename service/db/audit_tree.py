@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, tuple_
+from sqlalchemy import and_, bindparam, insert, or_, select
 from sqlalchemy.orm import Session
 
 from service.db.raw import session_writer
@@ -20,7 +20,7 @@ from service.domain import merkle
 
 _NODE = AuditTreeNode.__table__
 _HEAD = AuditTreeHead.__table__
-_IN_CHUNK = 500  # (level, idx) pairs per IN list
+_IN_CHUNK = 200  # (level, idx) pairs per statement
 
 
 class AuditTree:
@@ -45,13 +45,14 @@ class AuditTree:
                        [{"level": level, "idx": idx, "hash": h.hex()} for level, idx, h in nodes])
 
     def nodes(self, wanted: Iterable[merkle.Node]) -> dict[merkle.Node, bytes]:
+        """The stored nodes among ``wanted`` (one statement per 200: each ``level = … AND idx = …`` term is a
+        primary-key lookup; SQLite scans the table for a row-value ``IN`` list)."""
         wanted = sorted(set(wanted))
         out: dict[merkle.Node, bytes] = {}
         for i in range(0, len(wanted), _IN_CHUNK):
             chunk = wanted[i:i + _IN_CHUNK]
-            rows = self.session.execute(
-                select(_NODE.c.level, _NODE.c.idx, _NODE.c.hash).where(tuple_(_NODE.c.level, _NODE.c.idx).in_(chunk))
-            )
+            rows = self.session.execute(select(_NODE.c.level, _NODE.c.idx, _NODE.c.hash).where(
+                or_(*(and_(_NODE.c.level == level, _NODE.c.idx == idx) for level, idx in chunk))))
             out.update({(row.level, row.idx): bytes.fromhex(row.hash) for row in rows})
         return out
 
