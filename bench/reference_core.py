@@ -25,7 +25,9 @@ body; ``startup()`` runs once per worker before the first request, ``shutdown()`
 The transition runs, in one transaction, every statement the service runs for it: the project read (``FOR
 UPDATE`` on PostgreSQL), the project UPDATE, the ``project_transition`` INSERT, closing and opening the
 ``project_version`` row, locking ``audit_head``, the hash-chained ``audit_event`` INSERT, the head UPDATE and the
-webhook-subscription read of the outbox. Its events are valid links of the chain (``/audit/verify`` passes).
+webhook-subscription read of the outbox, and the audit Merkle tree's nodes (a read of the left siblings the new
+leaf completes, one on average, and their INSERT). Its events are valid links of the chain (``/audit/verify``
+passes) and leaves of the tree.
 
 The database is ``BENCH_REF_DATABASE_URL``, read once at import.
 """
@@ -103,8 +105,23 @@ SQL_HEAD = _p("SELECT audit_head.seq, audit_head.hash \nFROM audit_head \nWHERE 
 SQL_HEAD_UPDATE = _p("UPDATE audit_head SET seq=?, hash=? WHERE audit_head.id = ?")
 SQL_EVENT = _p("INSERT INTO audit_event (seq, at, actor_name, actor_role, request_id, action, entity, entity_id, "
                "data, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+SQL_TREE_NODE = _p("SELECT audit_tree_node.hash \nFROM audit_tree_node \nWHERE audit_tree_node.level = ? "
+                   "AND audit_tree_node.idx = ?")
+SQL_TREE_INSERT = _p("INSERT INTO audit_tree_node (level, idx, hash) VALUES (?, ?, ?)")
 SQL_SUBSCRIPTIONS = ("SELECT webhook_subscription.id, webhook_subscription.events \nFROM webhook_subscription "
                      "\nWHERE webhook_subscription.deleted_at IS NULL")
+
+
+def tree_nodes(index: int, event_hash: str, left_of) -> list[tuple[int, int, str]]:  # noqa: ANN001
+    """The Merkle tree nodes the service stores with event ``index + 1`` (service/domain/merkle.py, RFC 9162):
+    its leaf and every perfect subtree it completes; ``left_of(level, idx)`` reads a stored left sibling (hex)."""
+    acc, level = sha256(b"\x00" + bytes.fromhex(event_hash)).digest(), 0
+    out = [(0, index, acc.hex())]
+    while (index >> level) & 1:
+        acc = sha256(b"\x01" + bytes.fromhex(left_of(level, (index >> level) - 1)) + acc).digest()
+        level += 1
+        out.append((level, index >> level, acc.hex()))
+    return out
 
 
 def _aggregates() -> str:
@@ -324,6 +341,8 @@ if not IS_PG:
             conn.execute(SQL_HEAD_UPDATE, (seq + 1, digest, 1))
             conn.execute(SQL_EVENT, (seq + 1, stamp, ACTOR, ROLE, request_id, "project.transitioned", "project",
                                      project_id, data, prev, digest))
+            conn.executemany(SQL_TREE_INSERT, tree_nodes(
+                seq, digest, lambda lv, ix: conn.execute(SQL_TREE_NODE, (lv, ix)).fetchone()[0]))
             conn.execute(SQL_SUBSCRIPTIONS).fetchall()
             conn.execute("COMMIT")
         except BaseException:
@@ -448,6 +467,13 @@ if IS_PG:
             await conn.execute(SQL_HEAD_UPDATE, seq + 1, digest, 1)
             await conn.execute(SQL_EVENT, seq + 1, now, ACTOR, ROLE, request_id, "project.transitioned", "project",
                                project_id, data, prev, digest)
+            lefts = {}
+            idx = seq
+            for level in range(64):  # the left siblings the new leaf completes (async: read before hashing)
+                if not (idx >> level) & 1:
+                    break
+                lefts[(level, (idx >> level) - 1)] = await conn.fetchval(SQL_TREE_NODE, level, (idx >> level) - 1)
+            await conn.executemany(SQL_TREE_INSERT, tree_nodes(seq, digest, lambda lv, ix: lefts[(lv, ix)]))
             await conn.fetch(SQL_SUBSCRIPTIONS)
         return orjson.dumps(project_json(_new_row(row, to, on, version, now)), option=_JSON)
 

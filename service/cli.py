@@ -232,3 +232,73 @@ def openapi() -> None:
 
 def main() -> None:
     app()
+
+
+audit_app = typer.Typer(help="An auditor's checks (SPEC §6).", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+
+
+def _read_json(path: str) -> dict:
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def _finish(check) -> None:  # noqa: ANN001
+    for line in check.lines:
+        typer.echo(line)
+    if not check.ok:
+        raise typer.Exit(1)
+
+
+@audit_app.command("verify-export")
+def audit_verify_export(
+    export: Annotated[str, typer.Argument(help="The NDJSON export (GET /api/v1/audit/export).")],
+    tree_head: Annotated[str, typer.Option("--tree-head", help="A signed tree head (JSON), e.g. a report's.")],
+    public_key: Annotated[str, typer.Option("--public-key", help="The service's public key (PEM).")],
+) -> None:
+    """Offline (no service, no database): the head's signature, every event's hash and link, and that the
+    export's first `size` events give the signed root. Exits 1 on any failure."""
+    from service.audit_offline import verify_export
+    from service.signing import load_public_key
+
+    with open(public_key, "rb") as f:
+        key = load_public_key(f.read())
+    with open(export, encoding="utf-8") as lines:
+        _finish(verify_export(lines, _read_json(tree_head), key))
+
+
+@audit_app.command("prove-consistency")
+def audit_prove_consistency(
+    old_head: Annotated[str, typer.Argument(help="The older signed tree head (JSON).")],
+    new_head: Annotated[str, typer.Argument(help="The newer signed tree head (JSON).")],
+    url: Annotated[str, typer.Option(help="The service's base URL.")] = "http://127.0.0.1:8000",
+    token: Annotated[str, typer.Option(envvar="LEDGER_TOKEN", help="An auditor's or admin's token.")] = "",
+    public_key: Annotated[str | None, typer.Option(
+        "--public-key", help="The service's public key (PEM) as you keep it; unset, it is fetched (and shown).")] = None,
+) -> None:
+    """Ask a running service for the consistency proof between two signed heads and check it here: the newer
+    tree holds the older one's events unchanged. Exits 1 on any failure."""
+    import httpx
+
+    from service.audit_offline import prove_consistency
+    from service.signing import load_public_key
+
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    with httpx.Client(base_url=url.rstrip("/") + "/api/v1", headers=headers, timeout=30) as client:
+        if public_key:
+            with open(public_key, "rb") as f:
+                key = load_public_key(f.read())
+        else:
+            r = client.get("/audit/public-key")
+            r.raise_for_status()
+            key = load_public_key(r.json()["public_key_pem"].encode())
+            typer.echo(f"public key fetched from the service: {r.json()['key_id']} (compare it with the one you keep)")
+
+        def fetch(first: int, second: int) -> dict:
+            r = client.get("/audit/proof/consistency", params={"first": first, "second": second})
+            if r.status_code != 200:
+                typer.echo(f"the service refused the proof: HTTP {r.status_code} {r.text[:300]}")
+                raise typer.Exit(1)
+            return r.json()
+
+        _finish(prove_consistency(_read_json(old_head), _read_json(new_head), key, fetch))

@@ -43,6 +43,11 @@ class Settings(BaseSettings):
         description="Single-statement reads (token, project, page) in worker threads at once per worker process.",
     )
     log_level: str = "INFO"
+    # Signed tree heads (SPEC §6): the Ed25519 key's PEM file, outside the database. Unset: audit-signing-key.pem
+    # beside the SQLite file (the working directory on PostgreSQL), generated on first start (service/signing.py).
+    audit_signing_key: str = Field(default="", description="PEM file of the Ed25519 key that signs tree heads.")
+    audit_tree_head_seconds: int = Field(
+        default=3600, ge=1, description="The worker signs a tree head when the last is this old and events followed.")
     db_pool_size: int = 8
     # Early warning (预警, SPEC §3): a project idle in a stage for more than this many days is flagged.
     warn_signed_days: int = Field(default=180, ge=1, description="Signed but not started after this many days.")

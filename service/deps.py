@@ -23,6 +23,7 @@ from service.db.database import Database
 from service.domain import errors as d
 from service.domain.access import Actor, Role
 from service.domain.context import Ctx
+from service.signing import signer_for
 from service.usecases import auth
 from service.usecases import idempotency as keys
 
@@ -171,9 +172,10 @@ ReadSessionDep = Annotated[Session, Depends(get_read_session, scope="function")]
 def ctx_of(request: Request, actor: Actor) -> Ctx:
     """Who acts, under which request, at what moment (the web's pages build theirs here too)."""
     now = request_now(request)
+    settings = settings_of(request)
     return Ctx(actor=actor, request_id=getattr(request.state, "request_id", None), now=now,
-               today=now.astimezone(settings_of(request).tz).date(),
-               client_request_id=getattr(request.state, "client_request_id", None))
+               today=now.astimezone(settings.tz).date(),
+               client_request_id=getattr(request.state, "client_request_id", None), signer=signer_for(settings))
 
 
 async def get_ctx(request: Request, actor: ActorDep) -> Ctx:

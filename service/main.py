@@ -42,6 +42,7 @@ from service.routers import (
     webhooks,
 )
 from service.routers.common import replay
+from service.signing import signer_for
 from service.usecases import auth
 from service.usecases import idempotency as keys
 from service.web import routes as web
@@ -108,6 +109,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI):  # noqa: ANN202
         # Sync endpoints run in anyio's thread pool; a small pool beats 40 threads fighting over the GIL.
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.thread_limit
+        signer_for(settings)  # the key that signs audit tree heads (SPEC §6): read, or generated, at start
         purger = asyncio.create_task(_purge_idempotency_keys(app))
         # Webhook delivery (SPEC §7): a worker thread when LEDGER_WEBHOOK_WORKER is on (`serve` turns it on).
         worker = DeliveryWorker(db.sessions, settings).start() if settings.webhook_worker else None

@@ -22,12 +22,13 @@ from service.db.reference import ReferenceRepo
 from service.db.tables import (
     AuditEvent,
     AuditHead,
+    AuditTreeNode,
     Project,
     ProjectTransition,
     ProjectVersion,
 )
 from service.db.values import diff, jsonable, new_id, rfc3339
-from service.domain import audit_chain
+from service.domain import audit_chain, merkle
 from service.domain.access import SYSTEM, Actor, Role
 from service.domain.context import Ctx
 from service.domain.project_fields import milestone_field
@@ -44,7 +45,7 @@ from service.usecases.projects import snapshot
 CHAINS, DISTRICTS = 30, 16
 BATCH = 2000
 ACTOR = Actor(name="synthetic", role=Role.ADMIN)
-_LOADED = (Project, ProjectVersion, ProjectTransition, AuditEvent)  # the tables the batches fill
+_LOADED = (Project, ProjectVersion, ProjectTransition, AuditEvent, AuditTreeNode)  # the tables the batches fill
 
 
 def _reference(session, ctx: Ctx) -> None:  # noqa: ANN001
@@ -116,6 +117,25 @@ def seed_synthetic(database_url: str, n: int, *, seed: int = 1) -> str:
     return f"synthetic: {n} projects, {events} audit events"
 
 
+def _tree_nodes(session, audit: list[dict[str, Any]]) -> list[dict[str, Any]]:  # noqa: ANN001
+    """The Merkle tree's nodes the batch's events complete (as ``AuditLog.append`` stores them one by one)."""
+    made: dict[merkle.Node, bytes] = {}
+
+    def left_of(level: int, idx: int) -> bytes:
+        if (level, idx) not in made:
+            made[(level, idx)] = bytes.fromhex(session.scalar(select(AuditTreeNode.hash).where(
+                AuditTreeNode.level == level, AuditTreeNode.idx == idx)))
+        return made[(level, idx)]
+
+    rows: list[dict[str, Any]] = []
+    for event in audit:
+        for level, idx, h in merkle.completed_nodes(event["seq"] - 1, merkle.leaf_hash(bytes.fromhex(event["hash"])),
+                                                    left_of):
+            made[(level, idx)] = h
+            rows.append({"level": level, "idx": idx, "hash": h.hex()})
+    return rows
+
+
 def _batch(session, rng: random.Random, indexes: range, today: date) -> int:  # noqa: ANN001
     head = session.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1).with_for_update()).one()
     seq, prev = head.seq, head.hash
@@ -157,5 +177,6 @@ def _batch(session, rng: random.Random, indexes: range, today: date) -> int:  # 
     if transitions:
         session.execute(insert(ProjectTransition), transitions)
     session.execute(insert(AuditEvent), audit)
+    session.execute(insert(AuditTreeNode), _tree_nodes(session, audit))
     session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=seq, hash=prev))
     return len(audit)

@@ -1,4 +1,7 @@
-"""The webhook delivery worker (SPEC §7): claims due outbox rows, sends them signed, records every attempt.
+"""The background worker: webhook delivery (SPEC §7) and, once an hour while events come, a signed audit tree head
+(SPEC §6, ``sign_tree_head_if_due``).
+
+The webhook delivery worker (SPEC §7): claims due outbox rows, sends them signed, records every attempt.
 
 One loop per worker (a thread inside ``chain-ledger serve``, or ``chain-ledger worker`` alone): claim up to
 ``LEDGER_WEBHOOK_BATCH_SIZE`` due deliveries in one short write transaction (leased for
@@ -39,6 +42,8 @@ from service.db.engine import transaction
 from service.db.webhooks import Claimed, Outbox
 from service.domain.webhooks import RefusedDestination, message_id, retry_delay
 from service.logging import get_logger
+from service.signing import signer_for
+from service.usecases.audit_tree import sign_if_due
 from service.usecases.webhooks import Resolver, check_destination, resolve_host
 
 log = get_logger(__name__)
@@ -78,6 +83,7 @@ class DeliveryWorker:
         self._pool = ThreadPoolExecutor(max_workers=settings.webhook_concurrency, thread_name_prefix="webhook-send")
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._next_tree_head_check = 0.0
 
     # ---------------------------------------------------------------- the loop
 
@@ -91,10 +97,34 @@ class DeliveryWorker:
             list(self._pool.map(self._deliver, claimed))
         return len(claimed)
 
+    def sign_tree_head_if_due(self, now: datetime | None = None) -> dict | None:
+        """Sign and store an audit tree head (SPEC §6) when events were written since the last one and that one is
+        ``LEDGER_AUDIT_TREE_HEAD_SECONDS`` old (an hour by default): at least one head an hour while events come."""
+        now = now or _utcnow()
+        with transaction(self.sessions, write=True) as session:
+            head = sign_if_due(session, signer_for(self.settings), now,
+                               every_seconds=self.settings.audit_tree_head_seconds)
+        if head is not None:
+            log.info("audit_tree_head_signed", size=head["size"], root=head["root"], signed_at=head["signed_at"])
+        return head
+
+    def _tree_heads(self) -> None:
+        """At most one look a minute (or per interval, when shorter) whether a tree head is due."""
+        now = time.monotonic()
+        if now < self._next_tree_head_check:
+            return
+        self._next_tree_head_check = now + min(60.0, self.settings.audit_tree_head_seconds)
+        try:
+            self.sign_tree_head_if_due()
+        except Exception as exc:  # noqa: BLE001 - the next look retries
+            log.warning("audit_tree_head_error", worker=self.name, error=type(exc).__name__, detail=str(exc)[:200])
+
     def run(self) -> None:
-        """Until stopped: deliver what is due, sleep ``LEDGER_WEBHOOK_POLL_SECONDS`` when nothing is."""
+        """Until stopped: deliver what is due, sleep ``LEDGER_WEBHOOK_POLL_SECONDS`` when nothing is; sign an
+        audit tree head when one is due."""
         log.info("webhook_worker_started", worker=self.name)
         while not self._stop.is_set():
+            self._tree_heads()
             try:
                 busy = self.run_once()
             except Exception as exc:  # noqa: BLE001 - a failed round (database away) is retried after a pause

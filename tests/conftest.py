@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -25,6 +26,10 @@ from service.db.engine import transaction
 from service.db.migrate import upgrade
 from service.db.tables import ApiToken
 from service.db.tokens import TokenRepo, hash_token
+
+# The key that signs audit tree heads (SPEC §6): one per test process, never in the working directory (the default
+# place on PostgreSQL and for an in-memory SQLite database). A test that needs its own names one in Settings.
+os.environ.setdefault("LEDGER_AUDIT_SIGNING_KEY", os.path.join(tempfile.mkdtemp(prefix="ledger-key-"), "key.pem"))
 
 BACKEND = os.environ.get("LEDGER_TEST_DB", "sqlite")
 PG_ADMIN_URL = os.environ.get("LEDGER_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")

@@ -22,6 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from service.db.audit_tree import AuditTree
 from service.db.raw import session_writer
 from service.db.tables import AuditEvent, AuditHead
 from service.db.values import jsonable, rfc3339
@@ -85,6 +86,7 @@ class AuditLog:
         event = AuditEvent.model_construct(**row)  # what was written, as a row of the table (not in the session)
         w.execute("audit.head.update", lambda: update(_HEAD).where(_HEAD.c.id == 1).values(
             seq=bindparam("head_seq"), hash=bindparam("head_hash")), head_seq=event.seq, head_hash=event.hash)
+        AuditTree(self.session).append_leaf(event.seq, event.hash)  # the Merkle tree's nodes, same transaction
         return event
 
     def count(self) -> int:

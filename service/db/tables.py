@@ -216,6 +216,32 @@ class AuditHead(SQLModel, table=True):
     hash: str = Field(max_length=64)
 
 
+class AuditTreeNode(SQLModel, table=True):
+    """The Merkle tree over the events (SPEC §6): the root of every perfect subtree, ``(level, idx)`` covering leaves
+    ``[idx·2^level, (idx+1)·2^level)`` (level 0: the leaf hashes). Written by ``AuditLog.append`` in the event's
+    transaction; never changed (service/domain/merkle.py)."""
+
+    __tablename__ = "audit_tree_node"
+
+    level: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    idx: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    hash: str = Field(max_length=64)
+
+
+class AuditTreeHead(SQLModel, table=True):
+    """A signed tree head (SPEC §6): every one the service signed, kept so ``/audit/verify`` holds the chain to it."""
+
+    __tablename__ = "audit_tree_head"
+    __table_args__ = (Index("ix_audit_tree_head_size", "size"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    size: int
+    root: str = Field(max_length=64)
+    signed_at: datetime = Field(sa_column=_ts())
+    key_id: str = Field(max_length=64)
+    signature: str = Field(max_length=100)
+
+
 class IdempotencyRecord(SQLModel, table=True):
     __tablename__ = "idempotency_record"
     __table_args__ = (UniqueConstraint("token_id", "key"), Index("ix_idempotency_record_created_at", "created_at"))
@@ -265,6 +291,7 @@ class Dispatch(SQLModel, table=True):
     version: int = 1
     created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     updated_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    audit_tree_head: str | None = Field(default=None, sa_column=Column(Text, nullable=True))  # signed head, JSON
 
 
 class DispatchEntry(SQLModel, table=True):
@@ -333,6 +360,7 @@ class Appraisal(SQLModel, table=True):
     version: int = 1
     created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     updated_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    audit_tree_head: str | None = Field(default=None, sa_column=Column(Text, nullable=True))  # signed head, JSON
 
 
 # ---------------------------------------------------------------- annual plans (一链一表)
@@ -355,6 +383,7 @@ class Plan(SQLModel, table=True):
     version: int = 1
     created_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     updated_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    audit_tree_head: str | None = Field(default=None, sa_column=Column(Text, nullable=True))  # signed head, JSON
 
 
 class PlanTask(SQLModel, table=True):

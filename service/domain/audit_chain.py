@@ -73,8 +73,10 @@ def link(event: ChainedEvent) -> str:
 class VerifyResult:
     ok: bool
     events: int
-    head: str
+    head: str | None
     first_bad_seq: int | None = None
+    reason: str | None = None  # tampered | truncated | rewritten (SPEC §6)
+    tree_head_size: int | None = None  # the signed tree head the chain fails, or that fails its signature
 
 
 def verify(rows: Iterable[Sequence[Any]], *, start_seq: int = 1, start_hash: str = GENESIS) -> VerifyResult:

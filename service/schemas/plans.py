@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 from pydantic import BaseModel, Field, PlainSerializer
 
 from service.domain.plans import ProgressStatus, TaskStatus
+from service.schemas.audit import TreeHeadRead, tree_head_read
 from service.schemas.common import Amount, Day, Input, LongText, Name, ShortText, amount_text, line
 
 if TYPE_CHECKING:
@@ -139,6 +140,8 @@ class PlanRead(BaseModel):
     approved_at: datetime | None
     tasks: list[TaskRead]
     indicators: list[IndicatorRead]
+    audit_tree_head: TreeHeadRead | None = Field(
+        default=None, description="The signed audit tree head of the moment it was approved (each revision) (SPEC §6); keep it.")
     version: int = Field(description="Covers the plan with its tasks and indicators; grows across revisions.")
     created_at: datetime
     updated_at: datetime
@@ -246,6 +249,7 @@ def plan_read(view: PlanView) -> PlanRead:
                                   source=IndicatorSource(i.source),
                                   benchmark=_benchmark(i.benchmark_city, i.benchmark_value))
                     for i in view.indicators],
+        audit_tree_head=tree_head_read(getattr(p, "audit_tree_head", None)),
         version=p.version, created_at=p.created_at, updated_at=p.updated_at,
     )
 

@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field, PlainSerializer
 from service.domain.calendar import CalendarSource
 from service.domain.problems import TRANSITIONS, ProblemStatus
 from service.domain.schedule import ItemKind, ItemStatus
+from service.schemas.audit import TreeHeadRead, tree_head_read
 from service.schemas.common import Amount, Code, Day, Input, LongText, Name
 
 #: A project id as clients send it (ULIDs are 26 characters).
@@ -116,6 +117,8 @@ class DispatchRead(BaseModel):
     submitted_at: datetime | None
     late: bool | None = Field(description="Submitted after the due date; null while a draft.")
     amendments: int = Field(description="Amendments made after submission.")
+    audit_tree_head: TreeHeadRead | None = Field(
+        default=None, description="The signed audit tree head of the moment it was submitted (SPEC §6); keep it.")
     version: int
     created_at: datetime
     updated_at: datetime
@@ -239,6 +242,8 @@ class AppraisalRead(BaseModel):
     rankings: list[RankingRead] = Field(description="Best first (ties by chain code); empty before the first run.")
     run_at: datetime | None = Field(description="When the inputs were last read (the last run).")
     published_at: datetime | None
+    audit_tree_head: TreeHeadRead | None = Field(
+        default=None, description="The signed audit tree head of the moment it was published (SPEC §6); keep it.")
     version: int
     created_at: datetime
     updated_at: datetime
@@ -273,6 +278,7 @@ def dispatch_read(view) -> DispatchRead:  # noqa: ANN001 - service.usecases.disp
         entries=[DispatchEntryRead(project_id=e.project_id, invested=e.invested, progress=e.progress,
                                    problems=json.loads(e.problems)) for e in view.entries],
         due_on=view.due_on, submitted_at=utc(row.submitted_at), late=view.late, amendments=row.amendments,
+        audit_tree_head=tree_head_read(getattr(row, "audit_tree_head", None)),
         version=row.version, created_at=row.created_at, updated_at=row.updated_at,
     )
 
@@ -313,6 +319,7 @@ def appraisal_read(row, weights: dict, rankings: list[dict]) -> AppraisalRead:  
         rankings=[RankingRead(chain=r["chain"], score=r["score"], rank=r["rank"],
                               components=ComponentsRead(**r["components"]), inputs=_inputs_read(r["inputs"]))
                   for r in rankings],
-        run_at=utc(row.run_at), published_at=utc(row.published_at), version=row.version,
+        run_at=utc(row.run_at), published_at=utc(row.published_at),
+        audit_tree_head=tree_head_read(getattr(row, "audit_tree_head", None)), version=row.version,
         created_at=row.created_at, updated_at=row.updated_at,
     )

@@ -29,6 +29,7 @@ from service.domain.access import Role
 from service.domain.appraisal import DEFAULT_WEIGHTS, QUARTERS, ChainInputs, Ranking, score, validate_weights
 from service.domain.context import Ctx
 from service.domain.schedule import ItemKind, due_date, periods_of
+from service.usecases.audit_tree import report_head
 from service.usecases.calendar import working_calendar_of
 from service.usecases.common import audit, check_version
 from service.usecases.plan_progress import appraisal_inputs_by_chain
@@ -236,5 +237,7 @@ def publish_appraisal(session: Session, *, ctx: Ctx, year: int, if_match: int | 
     session.flush()
     audit(session, ctx, action="appraisal.published", entity="appraisal", entity_id=str(year), before=before,
           after=_snapshot(row))
+    row.audit_tree_head = report_head(session, ctx)  # the signed head of the moment it was published (SPEC §6)
+    session.flush()
     return row
 

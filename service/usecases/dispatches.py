@@ -23,6 +23,7 @@ from service.domain.context import Ctx
 from service.domain.periods import Period, PeriodKind
 from service.domain.schedule import ItemKind, due_date, is_late
 from service.schemas.rhythm import DispatchInput
+from service.usecases.audit_tree import report_head
 from service.usecases.calendar import working_calendar_of
 from service.usecases.common import audit, check_version
 from service.usecases.projects import add_investment
@@ -189,4 +190,6 @@ def submit_dispatch(
     audit(session, ctx, action="dispatch.submitted", entity="dispatch", entity_id=entity_id(row.chain, p),
           before=before, after=_snapshot(row, entries), extra={"late": view.late, "due_on": view.due_on})
     _record_investment(session, ctx, row=row, old={}, new=_figures(entries))
+    row.audit_tree_head = report_head(session, ctx)  # after every event of the submission (SPEC §6)
+    session.flush()
     return view

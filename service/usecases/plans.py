@@ -47,6 +47,7 @@ from service.schemas.plans import (
     PlanStatus,
     TaskUpdate,
 )
+from service.usecases.audit_tree import report_head
 from service.usecases.common import audit, check_version
 from service.usecases.plan_progress import PlanProgress, evaluate
 
@@ -286,6 +287,8 @@ def put_plan(
     repo.replace_parts(plan.id, tasks, indicators)  # type: ignore[arg-type]
     audit(session, ctx, action="plan.revised", entity="plan", entity_id=entity_id, before=before,
           after=_snapshot(plan, tasks, indicators))
+    plan.audit_tree_head = report_head(session, ctx)  # an approved revision: the signed head of its moment
+    session.flush()
     return PlanView(plan, tasks, indicators, plan.revision), False
 
 
@@ -307,6 +310,8 @@ def approve_plan(session: Session, *, ctx: Ctx, chain: str, year: int, if_match:
     audit(session, ctx, action="plan.approved", entity="plan", entity_id=plan_entity_id(chain, year),
           before=before, after={"status": plan.status, "approved_at": jsonable(plan.approved_at)},
           extra={"revision": plan.revision})
+    plan.audit_tree_head = report_head(session, ctx)  # the signed head of the moment it was approved (SPEC §6)
+    session.flush()
     return _view(session, plan, plan.revision)
 
 

@@ -157,3 +157,21 @@ def events(client, admin) -> Callable[..., list[dict[str, Any]]]:
             query["cursor"] = page["next_cursor"]
 
     return read
+
+
+def assert_report_head(client, headers, report: dict[str, Any], events: list[dict[str, Any]]) -> dict[str, Any]:
+    """A published report carries the signed audit tree head of its moment (SPEC §6): signed by the service's key,
+    over every event so far (the report's own included), and listed by /audit/tree-heads."""
+    from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+    from service.domain import merkle
+    from service.signing import head_signature_ok
+
+    head = report["audit_tree_head"]
+    assert head is not None and set(head) == {"size", "root", "signed_at", "key_id", "signature"}, head
+    pem = client.get(f"{API}/audit/public-key", headers=headers).json()["public_key_pem"]
+    assert head_signature_ok(head, load_pem_public_key(pem.encode()))
+    assert head["size"] == len(events)
+    assert head["root"] == merkle.root_of([merkle.leaf_hash(bytes.fromhex(e["hash"])) for e in events]).hex()
+    assert head in client.get(f"{API}/audit/tree-heads", params={"limit": 500}, headers=headers).json()["items"]
+    return head

@@ -20,6 +20,7 @@ import pytest
 
 from service.db.engine import transaction
 from service.db.tables import Plan, PlanActual, PlanIndicator, PlanTask
+from tests.api.conftest import assert_report_head
 from tests.api.rhythm_support import (  # noqa: F401
     API,
     assert_invalid,
@@ -200,6 +201,8 @@ def test_publish_freezes(client, admin, world, audit_count, events, make_token, 
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "published" and r.json()["published_at"] == "2026-02-10T02:00:00Z"
     assert audit_count() == n + 1 and events(action="appraisal.published")[0]["entity_id"] == "2025"
+    head = assert_report_head(client, admin, r.json(), events())  # the publish event included
+    assert client.get(f"{A}/2025", headers=admin).json()["audit_tree_head"] == head
     with nothing_written():
         assert_problem(client.post(f"{A}/2025/run", headers=admin), 409)
         assert_problem(client.put(f"{A}/2025/weights", json=DEFAULT, headers={**admin, "If-Match": '"2"'}), 409)

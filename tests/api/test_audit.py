@@ -286,7 +286,8 @@ def test_verify_ok_names_count_and_head(client, make_token, history, events, aud
     r = client.get(f"{API}/audit/verify", headers=auditor)
     assert r.status_code == 200
     everything = events()
-    assert r.json() == {"ok": True, "events": audit_count(), "head": everything[-1]["hash"], "first_bad_seq": None}
+    assert r.json() == {"ok": True, "events": audit_count(), "head": everything[-1]["hash"], "first_bad_seq": None,
+                        "reason": None, "tree_head_size": None}
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.api.conftest import assert_report_head
 from tests.api.rhythm_support import (  # noqa: F401
     API,
     assert_invalid,
@@ -73,6 +74,7 @@ def test_draft_submit_amend_feed_cumulative_investment(client, admin, two, audit
     frozen_clock(monkeypatch, "2026-04-07T20:00:00+08:00")
     r = submit(client, admin, "2026-03")
     assert r.status_code == 200, r.text
+    assert_report_head(client, admin, r.json(), events())  # after the submission and its investment events
     got = r.json()
     assert got["status"] == "submitted" and got["late"] is False and got["submitted_at"] == "2026-04-07T12:00:00Z"
     assert r.headers["etag"] == '"3"'

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import text
 
 from service.db.engine import transaction
-from tests.api.conftest import assert_problem, assert_validation, today_shanghai
+from tests.api.conftest import assert_problem, assert_report_head, assert_validation, today_shanghai
 from tests.api.plan_support import API, INDICATORS, TASKS, YEAR, plan_body, plan_url
 
 PLAN_TABLES = ("audit_event", "plan", "plan_task", "plan_indicator", "plan_actual")
@@ -164,6 +164,8 @@ def test_approve_is_admin_only_and_happens_once(client, admin, dept, make_token,
     plan = r.json()
     assert (plan["status"], plan["revision"], plan["version"], r.headers["ETag"]) == ("approved", 1, 2, '"2"')
     assert plan["approved_at"] is not None
+    head = assert_report_head(client, admin, plan, events())
+    assert client.get(plan_url(), headers=admin).json()["audit_tree_head"] == head
     with nothing_written():
         assert_problem(approve(client, admin), 409, "/problems/conflict")
     approved = plan_events(events)[-1]
@@ -198,6 +200,7 @@ def test_an_approved_plan_is_revised_into_a_new_approved_revision(client, admin,
     assert r.status_code == 200, r.text
     rev2 = r.json()
     assert (rev2["revision"], rev2["status"], rev2["current"], rev2["revision_reason"]) == (2, "approved", True, "中期调整")
+    assert_report_head(client, admin, rev2, events())  # each approved revision carries its own head
     assert rev2["version"] == 4 and r.headers["ETag"] == '"4"'  # versions keep growing across revisions
     assert rev2["approved_at"] is not None
     # Task status carried over by key; changed title kept its (open) status; new key starts open.
