@@ -95,6 +95,10 @@ class AuditTree:
     def heads_by_size(self) -> list[AuditTreeHead]:
         return list(self.session.scalars(select(AuditTreeHead).order_by(AuditTreeHead.size, AuditTreeHead.id)))
 
+    def latest_heads(self, limit: int) -> list[AuditTreeHead]:
+        """The last ``limit`` heads signed, newest first."""
+        return list(self.session.scalars(select(AuditTreeHead).order_by(AuditTreeHead.id.desc()).limit(limit)))
+
     def last_head(self) -> AuditTreeHead | None:
         return self.session.scalars(select(AuditTreeHead).order_by(AuditTreeHead.id.desc()).limit(1)).first()
 

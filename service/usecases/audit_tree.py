@@ -62,6 +62,11 @@ def list_heads(session: Session, *, after: int | None, limit: int) -> list[Audit
     return AuditTree(session).heads_page(after=after, limit=limit)
 
 
+def latest_heads(session: Session, *, limit: int) -> list[AuditTreeHead]:
+    """The last ``limit`` signed heads, newest first (the audit page)."""
+    return AuditTree(session).latest_heads(limit)
+
+
 def _size_within(session: Session, size: int, name: str) -> None:
     current, _ = AuditLog(session).head()
     if size > current:

@@ -7,6 +7,8 @@ import re
 
 import pytest
 
+from tests.api.conftest import execute_sql  # noqa: F401  (fixture of attack)
+from tests.api.test_audit_tree import attack  # noqa: F401  (fixture)
 from tests.web.conftest import project_id
 
 SIGNED_ICT = "软件和信息服务外包中心项目"
@@ -63,3 +65,23 @@ def test_other_roles_get_a_403_page_and_no_link(login, role) -> None:  # noqa: A
     for path in ("/audit", "/audit?verify=1", "/audit/export.csv", "/audit/export.ndjson"):
         r = c.get(path)
         assert r.status_code == 403 and r.headers["content-type"].startswith("text/html"), path
+
+
+def test_the_signed_heads_newest_first_and_a_truncation_named(login, attack) -> None:  # noqa: ANN001
+    c = login("auditor")
+    first = c.get("/api/v1/audit/tree-head", headers=c.api).json()
+    admin = login("admin")
+    r = admin.post("/api/v1/departments", json={"code": "TESTDEPT", "name": "测试部门"}, headers=admin.api)
+    assert r.status_code == 201, r.text
+    second = c.get("/api/v1/audit/tree-head", headers=c.api).json()
+    page = c.get("/audit").text
+    heads = page[page.index('<table id="heads">'):]
+    assert heads.index(second["root"]) < heads.index(first["root"])  # newest first
+    # the tail removed (and its head row with it): the page names the truncation the signed head shows
+    attack("DELETE FROM audit_event WHERE seq = :seq", seq=second["size"])
+    attack("UPDATE audit_head SET seq = :seq, hash = (SELECT hash FROM audit_event WHERE seq = :seq)",
+           seq=second["size"] - 1)
+    verdict = c.get("/api/v1/audit/verify", headers=c.api).json()
+    assert verdict["reason"] == "truncated"
+    page = c.get("/audit", params={"verify": "1"}).text
+    assert "尾部被删除" in page and f"第 {verdict['first_bad_seq']} 条" in page

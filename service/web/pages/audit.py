@@ -11,15 +11,18 @@ from fastapi import Query, Request
 from starlette.responses import Response, StreamingResponse
 
 from service import exports
-from service.deps import db_of
+from service.deps import db_of, settings_of
 from service.domain.access import AUDIT_READERS, Actor
 from service.routers.history import HistoryItem, history_item
+from service.signing import signer_for
 from service.usecases import audit as audit_uc
 from service.usecases import audit_export as audit_export_uc
+from service.usecases import audit_tree as tree_uc
 from service.web.frame import SignedIn, local_time, optional_text, reading, render, router
 from service.web.pages.ledger import DOWNLOAD_HEADERS
 
 AUDIT_PAGE = 50  # events per page
+HEADS_SHOWN = 10  # the latest signed tree heads
 SEQ_MAX = 2**31 - 1  # (as the API's `after`: a 32-bit seq)
 
 EntityQuery = Annotated[str | None, Query(max_length=32)]
@@ -48,10 +51,12 @@ def audit_page(
     action: ActionQuery = None, after: AfterQuery = None, verify: Annotated[str | None, Query(max_length=8)] = None,
 ) -> Response:
     _reader(actor)
+    signer = signer_for(settings_of(request))
     query = {"entity": optional_text(entity), "entity_id": optional_text(entity_id), "action": optional_text(action)}
     with reading(request) as session:
         events = audit_uc.list_events(session, after=after, since=None, until=None, limit=AUDIT_PAGE + 1, **query)
-        verified = audit_uc.verify_chain(session) if verify else None
+        verified = audit_uc.verify_chain(session, signer.public_key) if verify else None
+        heads = tree_uc.latest_heads(session, limit=HEADS_SHOWN)
     rows = [
         EventRow(item=history_item(e), entity=e.entity, entity_id=e.entity_id, at=local_time(e.at, request),
                  href=f"/projects/{e.entity_id}" if e.entity == "project" else None)
@@ -62,6 +67,7 @@ def audit_page(
     return render(
         request, "audit.html", actor=actor, nav="audit", rows=rows, query=query, more=more, verified=verified,
         verify_query=urlencode({**filters, "verify": "1"}),
+        heads=[tree_uc.head_dict(h) for h in heads], key_id=signer.key_id,
     )
 
 
