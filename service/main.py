@@ -13,7 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.middleware.cors import CORSMiddleware
 
-from service import __version__
+from service import __version__, api_docs
 from service.config import Settings, get_settings
 from service.db.database import Database
 from service.deps import now_utc
@@ -105,7 +105,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         lifespan=lifespan,
         openapi_url="/openapi.json",
-        docs_url="/docs",
+        docs_url=None,  # /docs and /redoc: service/api_docs.py, from the service's own files (no CDN)
         redoc_url=None,
     )
     app.state.settings = settings
@@ -113,6 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.db = db
 
     install_errors(app)
+    api_docs.mount(app)
 
     @app.exception_handler(keys.Replay)
     async def _replay(_request: Request, exc: keys.Replay):  # noqa: ANN202
