@@ -44,14 +44,18 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
     workers: Annotated[int, typer.Option(help="Processes (keep 1 on SQLite: one writer).")] = 1,
+    no_migrate: Annotated[bool, typer.Option(
+        "--no-migrate", help="Do not migrate first (for operators who run `chain-ledger migrate` as a step of their "
+        "own); any number of instances may migrate at once, under a lock.")] = False,
 ) -> None:
-    """Migrate the database, then serve the API (with the webhook delivery worker unless
+    """Migrate the database (under a lock), then serve the API (with the webhook delivery worker unless
     LEDGER_WEBHOOK_WORKER=false)."""
     import os
 
     import uvicorn
 
-    _migrate()
+    if not no_migrate:
+        _migrate()
     os.environ.setdefault("LEDGER_WEBHOOK_WORKER", "true")
     get_settings.cache_clear()
     uvicorn.run(
