@@ -1,4 +1,4 @@
-"""chain-ledger serve | migrate | token create | seed | openapi."""
+"""chain-ledger serve | migrate | token create | seed | openapi | backup | restore."""
 
 from __future__ import annotations
 
@@ -158,6 +158,44 @@ def seed(
         from service.synthetic import seed_synthetic
 
         typer.echo(seed_synthetic(get_settings().database_url, synthetic or 0))
+
+
+@app.command()
+def backup(
+    path: Annotated[str, typer.Argument(help="The backup file to write (it must not exist yet).")],
+    force: Annotated[bool, typer.Option("--force", help="Overwrite PATH if it exists.")] = False,
+) -> None:
+    """Write a consistent backup of the database while the service runs (SQLite: its online backup API;
+    PostgreSQL: pg_dump)."""
+    from pathlib import Path
+
+    from service.db.backup import BackupError
+    from service.db.backup import backup as take_backup
+
+    try:
+        typer.echo(take_backup(get_settings().database_url, Path(path), force=force))
+    except BackupError as exc:
+        typer.echo(f"backup failed: {exc}", err=True)
+        raise typer.Exit(1) from None
+
+
+@app.command()
+def restore(
+    path: Annotated[str, typer.Argument(help="A file written by `chain-ledger backup`.")],
+    force: Annotated[bool, typer.Option(
+        "--force", help="Replace the contents of a database that is not empty (stop the service first).")] = False,
+) -> None:
+    """Restore a backup into the database (empty unless --force), then migrate it to the newest schema."""
+    from pathlib import Path
+
+    from service.db.backup import BackupError
+    from service.db.backup import restore as load_backup
+
+    try:
+        typer.echo(load_backup(get_settings().database_url, Path(path), force=force))
+    except BackupError as exc:
+        typer.echo(f"restore failed: {exc}", err=True)
+        raise typer.Exit(1) from None
 
 
 @app.command()
