@@ -26,15 +26,63 @@ class RoleChoice(StrEnum):
     viewer = "viewer"
 
 
+_debug = False
+
+
+@app.callback()
+def _options(
+    debug: Annotated[bool, typer.Option("--debug", help="Show the full traceback of a failure at start.")] = False,
+) -> None:
+    global _debug
+    _debug = debug
+
+
+def _start_failed(exc: BaseException) -> None:
+    """A failure to open or migrate the database: one or two lines saying what is wrong and what to do (the
+    traceback only with --debug, or when the failure is none of the known ones)."""
+    from service.db.preflight import explain
+
+    message = None if _debug else explain(get_settings().database_url, exc)
+    if message is None:
+        raise exc
+    typer.echo(f"chain-ledger: {message}", err=True)
+    typer.echo("(chain-ledger --debug … shows the traceback)", err=True)
+    raise typer.Exit(2)
+
+
+def _check_database() -> None:
+    from service.db.preflight import check_database
+
+    try:
+        check_database(get_settings().database_url)
+    except Exception as exc:  # noqa: BLE001 - reported in a line or two, or re-raised
+        _start_failed(exc)
+
+
 def _migrate() -> None:
     from service.db.migrate import upgrade
 
-    upgrade(get_settings().database_url)
+    _check_database()
+    try:
+        upgrade(get_settings().database_url)
+    except Exception as exc:  # noqa: BLE001 - reported in a line or two, or re-raised
+        _start_failed(exc)
 
 
 @app.command()
-def migrate() -> None:
-    """Upgrade the database to the newest schema."""
+def migrate(
+    create_database: Annotated[bool, typer.Option(
+        "--create-database", help="PostgreSQL: create the database first if it does not exist.")] = False,
+) -> None:
+    """Upgrade the database to the newest schema (under a lock: safe while other instances start)."""
+    if create_database:
+        from service.db.preflight import create_database as create
+
+        try:
+            if create(get_settings().database_url):
+                typer.echo("database created", err=True)
+        except Exception as exc:  # noqa: BLE001 - reported in a line or two, or re-raised
+            _start_failed(exc)
     _migrate()
     typer.echo("database at head")
 
@@ -54,7 +102,9 @@ def serve(
 
     import uvicorn
 
-    if not no_migrate:
+    if no_migrate:
+        _check_database()
+    else:
         _migrate()
     os.environ.setdefault("LEDGER_WEBHOOK_WORKER", "true")
     get_settings.cache_clear()
