@@ -59,6 +59,20 @@ def _check_database() -> None:
         _start_failed(exc)
 
 
+def _check_session_secret() -> None:
+    """The web session secret (set, read from its file, or generated once into the data folder) before serving:
+    a file that cannot be read stops the start in two lines."""
+    from service.session_secret import SecretError, session_secret
+
+    try:
+        session_secret(get_settings())
+    except SecretError as exc:
+        if _debug:
+            raise
+        typer.echo(f"chain-ledger: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
 def _migrate() -> None:
     from service.db.migrate import upgrade
 
@@ -106,6 +120,7 @@ def serve(
         _check_database()
     else:
         _migrate()
+    _check_session_secret()
     os.environ.setdefault("LEDGER_WEBHOOK_WORKER", "true")
     get_settings.cache_clear()
     uvicorn.run(

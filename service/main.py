@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import secrets
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
@@ -41,6 +40,7 @@ from service.routers import (
     webhooks,
 )
 from service.routers.common import replay
+from service.session_secret import session_secret
 from service.usecases import idempotency as keys
 from service.web import routes as web
 from service.web.session import WebSessionMiddleware
@@ -70,14 +70,6 @@ async def _purge_idempotency_keys(app: FastAPI, every_seconds: float = 3600) -> 
         except Exception as exc:  # noqa: BLE001 - a failed purge is retried next hour; the service goes on
             get_logger(__name__).warning("idempotency_purge_failed", error=type(exc).__name__)
         await asyncio.sleep(every_seconds)
-
-
-def _session_secret(settings: Settings) -> str:
-    if settings.session_secret:
-        return settings.session_secret
-    get_logger(__name__).warning("session_secret_generated", hint="set LEDGER_SESSION_SECRET to keep web sessions "
-                                 "across restarts, workers and instances")
-    return secrets.token_urlsafe(32)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -134,7 +126,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(webhooks.router, prefix=API_PREFIX)
     # The web frontend (SPEC §8): pages at /, static files at /static, a signed session cookie for them only.
     web.mount(app)
-    app.add_middleware(WebSessionMiddleware, secret_key=_session_secret(settings))
+    app.add_middleware(WebSessionMiddleware, secret_key=session_secret(settings))
 
     if settings.cors_origin_list:
         app.add_middleware(

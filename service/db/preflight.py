@@ -102,8 +102,8 @@ def _check_postgres(u: URL) -> None:
     try:
         psycopg.connect(_libpq(u), connect_timeout=5).close()
     except psycopg.OperationalError as exc:
-        raise StartupError(_pg_message(u, str(exc)) or f"cannot connect to PostgreSQL at {_where(u)}: {_first_reason(str(exc))}") \
-            from None
+        message = _pg_message(u, str(exc)) or f"cannot connect to PostgreSQL at {_where(u)}: {_first_reason(str(exc))}"
+        raise StartupError(message) from None
 
 
 def check_database(url: str) -> None:
