@@ -1,4 +1,5 @@
-"""chain-ledger serve | migrate | token create|list|revoke | seed | openapi."""
+"""chain-ledger serve | migrate | token create|list|revoke | seed | openapi | backup | restore | audit
+verify-export|prove-consistency."""
 
 from __future__ import annotations
 
@@ -25,15 +26,77 @@ class RoleChoice(StrEnum):
     viewer = "viewer"
 
 
+_debug = False
+
+
+@app.callback()
+def _options(
+    debug: Annotated[bool, typer.Option("--debug", help="Show the full traceback of a failure at start.")] = False,
+) -> None:
+    global _debug
+    _debug = debug
+
+
+def _start_failed(exc: BaseException) -> None:
+    """A failure to open or migrate the database: one or two lines saying what is wrong and what to do (the
+    traceback only with --debug, or when the failure is none of the known ones)."""
+    from service.db.preflight import explain
+
+    message = None if _debug else explain(get_settings().database_url, exc)
+    if message is None:
+        raise exc
+    typer.echo(f"chain-ledger: {message}", err=True)
+    typer.echo("(chain-ledger --debug … shows the traceback)", err=True)
+    raise typer.Exit(2)
+
+
+def _check_database() -> None:
+    from service.db.preflight import check_database
+
+    try:
+        check_database(get_settings().database_url)
+    except Exception as exc:  # noqa: BLE001 - reported in a line or two, or re-raised
+        _start_failed(exc)
+
+
+def _check_session_secret() -> None:
+    """The web session secret (set, read from its file, or generated once into the data folder) before serving:
+    a file that cannot be read stops the start in two lines."""
+    from service.session_secret import SecretError, session_secret
+
+    try:
+        session_secret(get_settings())
+    except SecretError as exc:
+        if _debug:
+            raise
+        typer.echo(f"chain-ledger: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
 def _migrate() -> None:
     from service.db.migrate import upgrade
 
-    upgrade(get_settings().database_url)
+    _check_database()
+    try:
+        upgrade(get_settings().database_url)
+    except Exception as exc:  # noqa: BLE001 - reported in a line or two, or re-raised
+        _start_failed(exc)
 
 
 @app.command()
-def migrate() -> None:
-    """Upgrade the database to the newest schema."""
+def migrate(
+    create_database: Annotated[bool, typer.Option(
+        "--create-database", help="PostgreSQL: create the database first if it does not exist.")] = False,
+) -> None:
+    """Upgrade the database to the newest schema (under a lock: safe while other instances start)."""
+    if create_database:
+        from service.db.preflight import create_database as create
+
+        try:
+            if create(get_settings().database_url):
+                typer.echo("database created", err=True)
+        except Exception as exc:  # noqa: BLE001 - reported in a line or two, or re-raised
+            _start_failed(exc)
     _migrate()
     typer.echo("database at head")
 
@@ -43,14 +106,21 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
     workers: Annotated[int, typer.Option(help="Processes (keep 1 on SQLite: one writer).")] = 1,
+    no_migrate: Annotated[bool, typer.Option(
+        "--no-migrate", help="Do not migrate first (for operators who run `chain-ledger migrate` as a step of their "
+        "own); any number of instances may migrate at once, under a lock.")] = False,
 ) -> None:
-    """Migrate the database, then serve the API (with the webhook delivery worker unless
+    """Migrate the database (under a lock), then serve the API (with the webhook delivery worker unless
     LEDGER_WEBHOOK_WORKER=false)."""
     import os
 
     import uvicorn
 
-    _migrate()
+    if no_migrate:
+        _check_database()
+    else:
+        _migrate()
+    _check_session_secret()
     os.environ.setdefault("LEDGER_WEBHOOK_WORKER", "true")
     get_settings.cache_clear()
     uvicorn.run(
@@ -220,6 +290,44 @@ def seed(
         from service.synthetic import seed_synthetic
 
         typer.echo(seed_synthetic(get_settings().database_url, synthetic or 0))
+
+
+@app.command()
+def backup(
+    path: Annotated[str, typer.Argument(help="The backup file to write (it must not exist yet).")],
+    force: Annotated[bool, typer.Option("--force", help="Overwrite PATH if it exists.")] = False,
+) -> None:
+    """Write a consistent backup of the database while the service runs (SQLite: its online backup API;
+    PostgreSQL: pg_dump)."""
+    from pathlib import Path
+
+    from service.db.backup import BackupError
+    from service.db.backup import backup as take_backup
+
+    try:
+        typer.echo(take_backup(get_settings().database_url, Path(path), force=force))
+    except BackupError as exc:
+        typer.echo(f"backup failed: {exc}", err=True)
+        raise typer.Exit(1) from None
+
+
+@app.command()
+def restore(
+    path: Annotated[str, typer.Argument(help="A file written by `chain-ledger backup`.")],
+    force: Annotated[bool, typer.Option(
+        "--force", help="Replace the contents of a database that is not empty (stop the service first).")] = False,
+) -> None:
+    """Restore a backup into the database (empty unless --force), then migrate it to the newest schema."""
+    from pathlib import Path
+
+    from service.db.backup import BackupError
+    from service.db.backup import restore as load_backup
+
+    try:
+        typer.echo(load_backup(get_settings().database_url, Path(path), force=force))
+    except BackupError as exc:
+        typer.echo(f"restore failed: {exc}", err=True)
+        raise typer.Exit(1) from None
 
 
 @app.command()

@@ -58,14 +58,17 @@ class Settings(BaseSettings):
     warn_dispatch_months: int = Field(
         default=2, ge=1, le=24, description="Flag projects without a dispatch figure in this many completed months."
     )
-    # Web frontend (SPEC §8): the key that signs browser session cookies. Unset → a random one per process,
-    # so sessions end at restart and do not carry across workers or instances: set it for those deployments.
+    # Web frontend (SPEC §8): the key that signs browser session cookies. Unset → read from session_secret_file,
+    # else generated once into the data folder and kept (service/session_secret.py).
     session_secret: str = Field(default="", repr=False, description="Signs the web frontend's session cookies.")
     # Sessions are rows (web_session): signing out, revoking the token or its expiry ends them at once.
     session_idle_minutes: int = Field(default=120, ge=1, description="A web session ends after this long unused.")
     session_absolute_hours: int = Field(default=12, ge=1, description="A web session ends this long after sign-in.")
     # API tokens: a new token expires this many days after creation unless created with another expiry.
     token_ttl_days: int = Field(default=365, ge=1, le=36500, description="Default lifetime of a new API token.")
+    session_secret_file: str = Field(
+        default="", description="A file holding the session secret (read only; missing or unreadable stops the start).",
+    )
     # Imports (SPEC §7): a file is read as a stream before any write lock is taken, within these limits (a file
     # over one is refused at once, 422, naming it; service/importing/limits.py has the finer XLSX bounds), then checked
     # against a read of the ledger; only the writes of a file found clean take the write turn, in one

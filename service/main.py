@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import secrets
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
@@ -13,7 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.middleware.cors import CORSMiddleware
 
-from service import __version__
+from service import __version__, api_docs
 from service.config import Settings, get_settings
 from service.db.database import Database
 from service.deps import now_utc
@@ -42,6 +41,7 @@ from service.routers import (
     webhooks,
 )
 from service.routers.common import replay
+from service.session_secret import session_secret
 from service.signing import signer_for
 from service.usecases import auth
 from service.usecases import idempotency as keys
@@ -92,14 +92,6 @@ async def _purge_idempotency_keys(app: FastAPI, every_seconds: float = 3600) -> 
         await asyncio.sleep(every_seconds)
 
 
-def _session_secret(settings: Settings) -> str:
-    if settings.session_secret:
-        return settings.session_secret
-    get_logger(__name__).warning("session_secret_generated", hint="set LEDGER_SESSION_SECRET to keep web sessions "
-                                 "across restarts, workers and instances")
-    return secrets.token_urlsafe(32)
-
-
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level)
@@ -126,7 +118,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         lifespan=lifespan,
         openapi_url="/openapi.json",
-        docs_url="/docs",
+        docs_url=None,  # /docs and /redoc: service/api_docs.py, from the service's own files (no CDN)
         redoc_url=None,
     )
     app.state.settings = settings
@@ -134,6 +126,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.db = db
 
     install_errors(app)
+    api_docs.mount(app)
 
     @app.exception_handler(keys.Replay)
     async def _replay(_request: Request, exc: keys.Replay):  # noqa: ANN202
@@ -155,7 +148,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(tokens.router, prefix=API_PREFIX)
     # The web frontend (SPEC §8): pages at /, static files at /static, a signed session cookie for them only.
     web.mount(app)
-    app.add_middleware(WebSessionMiddleware, secret_key=_session_secret(settings),
+    app.add_middleware(WebSessionMiddleware, secret_key=session_secret(settings),
                        max_age=settings.session_absolute_hours * 3600)
 
     if settings.cors_origin_list:
