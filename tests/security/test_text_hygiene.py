@@ -41,3 +41,12 @@ def test_export_guards_a_formula_behind_a_zero_width_character(client, admin, ne
     id_at, name_at = rows[0].index("项目编号"), rows[0].index("项目名称")
     names = [row[name_at] for row in rows[1:] if len(row) > id_at and row[id_at] == project["id"]]
     assert names == ["'\u200b=1+1"]
+
+
+@pytest.mark.parametrize("cursor", ["WyJhYmMiXQ==", "abc", "-1", "9" * 40])
+def test_a_cursor_this_list_never_issued_is_422_not_500(client, admin, new_project, cursor):
+    """The pen test's ``?cursor=WyJhYmMiXQ==`` on a project's history answered 500."""
+    project = new_project()
+    r = client.get(f"{P}/{project['id']}/history", params={"cursor": cursor}, headers=admin)
+    assert r.status_code == 422, r.text
+    assert r.json()["errors"][0]["loc"] == ["query", "cursor"]
