@@ -48,6 +48,7 @@ from service.web.frame import (
     next_stage,
     optional_text,
     reading,
+    refusal,
     render,
     router,
     writing,
@@ -204,12 +205,8 @@ def revert_project(request: Request, project_id: ProjectPath, actor: SignedIn) -
             p = projects_uc.revert_transition(session, ctx=web_ctx(request, actor), project_id=project_id,
                                               reason=data.reason, if_match=form_int(form.get("version")))
             name, stage = p.name, p.stage
-    except ValidationError as exc:
-        messages, status = error_text.validation_messages(lang, exc.errors()), 422
-    except d.DomainError as exc:
-        messages, status = error_text.domain_messages(lang, exc), status_for(exc)
-    except IntegrityError:
-        messages, status = [FieldMessage(None, t("err.concurrent"))], 409
+    except (ValidationError, d.DomainError, IntegrityError) as exc:
+        messages, status = refusal(lang, exc)
     else:
         flash(request, "move.reverted", name=name, stage=t(f"stage.{stage}"))
         return RedirectResponse(f"/projects/{project_id}", status_code=303)

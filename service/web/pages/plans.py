@@ -21,7 +21,6 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from service.domain import errors as d
 from service.domain.access import Actor
 from service.domain.periods import MAX_YEAR, MIN_YEAR, Period, PeriodKind
-from service.errors import status_for
 from service.schemas.plans import ActualCreate, TaskUpdate
 from service.usecases import plans as plans_uc
 from service.usecases import reference as reference_uc
@@ -35,6 +34,7 @@ from service.web.frame import (
     form_int,
     lang_of,
     reading,
+    refusal,
     render,
     router,
     writing,
@@ -99,12 +99,8 @@ def record_actual(request: Request, code: ChainPath, year: YearPath, key: KeyPat
             row, _created = plans_uc.record_actual(session, ctx=web_ctx(request, actor), chain=code, year=year,
                                                    key=key, data=data)
             value, period = row.value, row.period
-    except ValidationError as exc:
-        messages, status = error_text.validation_messages(lang, exc.errors()), 422
-    except d.DomainError as exc:
-        messages, status = error_text.domain_messages(lang, exc), status_for(exc)
-    except IntegrityError:
-        messages, status = [FieldMessage(None, i18n.translate(lang, "err.concurrent"))], 409
+    except (ValidationError, d.DomainError, IntegrityError) as exc:
+        messages, status = refusal(lang, exc)
     else:
         label = i18n.period_label(lang, Period(PeriodKind.MONTH, year, int(period[5:])))
         flash(request, "plan.actual_recorded", month=label, value=amount(value))
@@ -128,12 +124,8 @@ def update_task(request: Request, code: ChainPath, year: YearPath, key: KeyPath,
                                         data=data, if_match=form_int(form.get("version")))
             task = next(t for t in view.tasks if t.key == key)
             title, state = task.title, task.status
-    except ValidationError as exc:
-        messages, status = error_text.validation_messages(lang, exc.errors()), 422
-    except d.DomainError as exc:
-        messages, status = error_text.domain_messages(lang, exc), status_for(exc)
-    except IntegrityError:
-        messages, status = [FieldMessage(None, i18n.translate(lang, "err.concurrent"))], 409
+    except (ValidationError, d.DomainError, IntegrityError) as exc:
+        messages, status = refusal(lang, exc)
     else:
         flash(request, "plan.task_updated", title=title, status=i18n.translate(lang, f"plan.task.{state}"))
         return RedirectResponse(f"/chains/{code}/plans/{year}#t-{key}", status_code=303)

@@ -19,14 +19,13 @@ from service.domain import errors as d
 from service.domain.access import Actor, Role
 from service.domain.problems import ProblemStatus, allowed_targets
 from service.domain.queries import ProblemFilter, ProjectFilter
-from service.errors import status_for
 from service.routers.common import BY_ID, IdCursor, cursor_values, next_cursor
 from service.routers.history import history_item
 from service.schemas.rhythm import ProblemCreate, ProblemTransitionInput
 from service.usecases import audit as audit_uc
 from service.usecases import problems as problems_uc
 from service.usecases import projects as projects_uc
-from service.web import error_text, i18n
+from service.web import i18n
 from service.web.error_text import FieldMessage
 from service.web.frame import (
     DISPATCH_ROWS_LIMIT,
@@ -41,6 +40,7 @@ from service.web.frame import (
     local_time,
     optional_text,
     reading,
+    refusal,
     render,
     router,
     writing,
@@ -141,12 +141,8 @@ def raise_problem(request: Request, actor: SignedIn) -> Response:
         with writing(request) as session:
             p = problems_uc.create_problem(session, ctx=web_ctx(request, actor), data=data)
             pid, title = p.id, p.title
-    except ValidationError as exc:
-        messages, status = error_text.validation_messages(lang, exc.errors()), 422
-    except d.DomainError as exc:
-        messages, status = error_text.domain_messages(lang, exc), status_for(exc)
-    except IntegrityError:
-        messages, status = [FieldMessage(None, i18n.translate(lang, "err.concurrent"))], 409
+    except (ValidationError, d.DomainError, IntegrityError) as exc:
+        messages, status = refusal(lang, exc)
     else:
         flash(request, "problem.raised", title=title)
         return RedirectResponse(f"/problems/{pid}", status_code=303)
@@ -198,12 +194,8 @@ def move_problem(request: Request, problem_id: ProblemPath, actor: SignedIn) -> 
             p = problems_uc.transition_problem(session, ctx=web_ctx(request, actor), problem_id=problem_id,
                                                data=data, if_match=form_int(form.get("version")))
             title, new_status = p.title, p.status
-    except ValidationError as exc:
-        messages, status = error_text.validation_messages(lang, exc.errors()), 422
-    except d.DomainError as exc:
-        messages, status = error_text.domain_messages(lang, exc), status_for(exc)
-    except IntegrityError:
-        messages, status = [FieldMessage(None, i18n.translate(lang, "err.concurrent"))], 409
+    except (ValidationError, d.DomainError, IntegrityError) as exc:
+        messages, status = refusal(lang, exc)
     else:
         flash(request, "problem.moved", title=title, status=i18n.translate(lang, f"problem.status.{new_status}"))
         return RedirectResponse(f"/problems/{problem_id}", status_code=303)
