@@ -81,7 +81,11 @@ def _bearer(request: Request) -> str | None:
 async def get_actor(request: Request) -> Actor:
     """The token's actor (one indexed read: on the event loop on a SQLite file, in its turn elsewhere). No cache:
     a revoked or expired token answers 401 on its next request. The first use of a day records ``last_used_on``
-    (one short write a day per token)."""
+    (one short write a day per token). Read once per request, whichever dependency asks first (``get_ctx`` asks
+    itself rather than through a nested dependency: each level FastAPI solves costs every request)."""
+    known = request.scope.get("state", {}).get("actor")
+    if known is not None:
+        return known
     token = _bearer(request)
     if not token:
         raise d.Unauthenticated("Send 'Authorization: Bearer <token>'.")
@@ -178,8 +182,8 @@ def ctx_of(request: Request, actor: Actor) -> Ctx:
                client_request_id=getattr(request.state, "client_request_id", None), signer=signer_for(settings))
 
 
-async def get_ctx(request: Request, actor: ActorDep) -> Ctx:
-    return ctx_of(request, actor)
+async def get_ctx(request: Request) -> Ctx:
+    return ctx_of(request, await get_actor(request))
 
 
 CtxDep = Annotated[Ctx, Depends(get_ctx)]

@@ -43,7 +43,7 @@ def configure_logging(level: str = "INFO") -> None:
     for name in ("uvicorn", "uvicorn.error", "httpx", "alembic"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
-    # The access line is RequestContextMiddleware's (with route, duration, actor and request id). uvicorn logs
+    # The access line is RequestMiddleware's (with route, duration, actor and request id). uvicorn logs
     # its own whenever "uvicorn.access" has a handler, even with access_log=False: that would be every request
     # twice, at the cost of a second record and line.
     access = logging.getLogger("uvicorn.access")

@@ -18,7 +18,7 @@ from service.db.database import Database
 from service.deps import now_utc
 from service.errors import install as install_errors
 from service.logging import configure_logging, get_logger
-from service.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from service.middleware import RequestMiddleware
 from service.routers import (
     appraisals,
     audit,
@@ -120,6 +120,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url="/openapi.json",
         docs_url=None,  # /docs and /redoc: service/api_docs.py, from the service's own files (no CDN)
         redoc_url=None,
+        # The service logs and counts every request itself (service/middleware.py); FastAPI's own OpenTelemetry
+        # hooks, with no provider configured, would only look for one on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     # Engines, pools, turns and every SQLite/PostgreSQL difference: service/db/database.py.
@@ -132,11 +135,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def _replay(_request: Request, exc: keys.Replay):  # noqa: ANN202
         return replay(exc.response)
 
+    # A request is matched against the routes in this order: the hottest (projects) first.
+    app.include_router(imports.router, prefix=API_PREFIX)  # before /projects/{project_id}
+    app.include_router(projects.router, prefix=API_PREFIX)
     app.include_router(system.root)
     app.include_router(system.api, prefix=API_PREFIX)
     app.include_router(reference.router, prefix=API_PREFIX)
-    app.include_router(imports.router, prefix=API_PREFIX)  # before /projects/{project_id}
-    app.include_router(projects.router, prefix=API_PREFIX)
     app.include_router(ledger.router, prefix=API_PREFIX)
     app.include_router(plans.router, prefix=API_PREFIX)
     for rhythm in (calendar, schedule, dispatches, problems, inspections, appraisals, warnings, cycle_times):
@@ -156,6 +160,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             CORSMiddleware, allow_origins=settings.cors_origin_list, allow_methods=["*"], allow_headers=["*"],
             expose_headers=["ETag", "X-Request-ID", "Idempotent-Replayed"],
         )
-    app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes, import_limit=settings.max_import_bytes)
-    app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(RequestMiddleware, limit=settings.max_body_bytes, import_limit=settings.max_import_bytes)
     return app

@@ -1,4 +1,4 @@
-"""Pure ASGI middleware: request id + JSON access log + Prometheus metrics, and the body size limit."""
+"""The service's one pure-ASGI middleware: input limits, request id, security headers, access log and metrics."""
 
 from __future__ import annotations
 
@@ -25,49 +25,94 @@ LATENCY = Histogram(
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
 
 
-class RequestContextMiddleware:
-    """Gives every request the service's own id (echoed as ``X-Request-ID``) and logs one line per request. A
-    client's ``X-Request-ID`` (when it is plain: ``[A-Za-z0-9._:-]``, at most 100 characters) is kept beside it as
-    ``client_request_id`` — in the log line and in the audit events the request writes — never in its place.
-    Every response says ``X-Content-Type-Options: nosniff`` (a browser never guesses a type the service did not
-    send)."""
+class RequestMiddleware:
+    """The one middleware every request passes (pure ASGI), doing what every request needs, in this order:
 
-    def __init__(self, app: ASGIApp):
+    1. **Input limits** before any route runs: 422 for a NUL character in the URL (PostgreSQL cannot even compare
+       text holding one, so it must never reach a query); 413 for a body over ``limit`` (``import_limit`` for
+       ``…/projects/import``), by ``Content-Length`` or by counting what arrives.
+    2. **The request's id**: the service's own, echoed as ``X-Request-ID``. A client's ``X-Request-ID`` (when it is
+       plain: ``[A-Za-z0-9._:-]``, at most 100 characters) is kept beside it as ``client_request_id`` — in the log
+       line and in the audit events the request writes — never in its place.
+    3. **Headers of every response**: ``X-Content-Type-Options: nosniff`` (a browser never guesses a type the
+       service did not send).
+    4. **One access log line and the metrics** (count and latency by route template) when the request ends.
+
+    One layer instead of a stack of them: each layer of middleware costs every request a call and a wrapped
+    ``send`` (docs/performance.md, "The request pipeline")."""
+
+    def __init__(self, app: ASGIApp, *, limit: int, import_limit: int):
         self.app = app
+        self.limit = limit
+        self.import_limit = import_limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        request_id = uuid.uuid4().hex
+        limit = self.import_limit if scope["path"].endswith("/projects/import") else self.limit
         client_request_id = None
+        declared = 0
         for name, value in scope["headers"]:
             if name == b"x-request-id":
                 candidate = value.decode("latin-1")
-                if _REQUEST_ID.match(candidate):
+                if client_request_id is None and _REQUEST_ID.match(candidate):
                     client_request_id = candidate
-                break
-        request_id = uuid.uuid4().hex
+            elif name == b"content-length":
+                try:
+                    declared = int(value)
+                except ValueError:
+                    declared = 0
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
         state["client_request_id"] = client_request_id
         structlog.contextvars.bind_contextvars(request_id=request_id)
         started = time.perf_counter()
         status = 500
+        responded = False
+        received = 0
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise BodyTooLarge(limit)
+            return message
 
         async def send_wrapper(message: Message) -> None:
-            nonlocal status
+            nonlocal status, responded
             if message["type"] == "http.response.start":
                 status = message["status"]
+                responded = True
                 message.setdefault("headers", []).extend(
                     ((b"x-request-id", request_id.encode()), (b"x-content-type-options", b"nosniff")))
             await send(message)
 
         try:
-            await self.app(scope, receive, send_wrapper)
+            where = _nul_in_url(scope)
+            if where is not None:
+                await _send_problem(send_wrapper, 422, {
+                    "type": "/problems/validation-error",
+                    "title": "Invalid input",
+                    "status": 422,
+                    "detail": f"The {where} of the URL contains a NUL character.",
+                    "errors": [{"loc": [where], "msg": "must not contain NUL characters", "type": "nul_character"}],
+                })
+            elif declared > limit:
+                await _too_large(send_wrapper, limit)
+            else:
+                try:
+                    await self.app(scope, counting_receive, send_wrapper)
+                except BodyTooLarge:
+                    if not responded:
+                        await _too_large(send_wrapper, limit)
         finally:
             elapsed = time.perf_counter() - started
             template = route_template(scope)
-            actor = scope.get("state", {}).get("actor")
+            actor = state.get("actor")
             REQUESTS.labels(scope["method"], template, str(status)).inc()
             LATENCY.labels(scope["method"], template).observe(elapsed)
             log.info(
@@ -94,65 +139,6 @@ class BodyTooLarge(HTTPException):
 
     def __init__(self, limit: int):
         super().__init__(413, f"The request body exceeds the limit of {limit} bytes.")
-
-
-class BodyLimitMiddleware:
-    """Input limits checked before any route runs: 413 for bodies over the limit (a larger one for imports),
-    by Content-Length or by counting; 422 for a NUL character in the URL (PostgreSQL cannot even compare text
-    holding one, so it must never reach a query)."""
-
-    def __init__(self, app: ASGIApp, *, limit: int, import_limit: int):
-        self.app = app
-        self.limit = limit
-        self.import_limit = import_limit
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        where = _nul_in_url(scope)
-        if where is not None:
-            await _send_problem(send, 422, {
-                "type": "/problems/validation-error",
-                "title": "Invalid input",
-                "status": 422,
-                "detail": f"The {where} of the URL contains a NUL character.",
-                "errors": [{"loc": [where], "msg": "must not contain NUL characters", "type": "nul_character"}],
-            })
-            return
-        limit = self.import_limit if scope["path"].endswith("/projects/import") else self.limit
-        for name, value in scope["headers"]:
-            if name == b"content-length":
-                try:
-                    declared = int(value)
-                except ValueError:
-                    declared = 0
-                if declared > limit:
-                    await _too_large(send, limit)
-                    return
-        received = 0
-        started = False
-
-        async def counting_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > limit:
-                    raise BodyTooLarge(limit)
-            return message
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, counting_receive, tracking_send)
-        except BodyTooLarge:
-            if not started:
-                await _too_large(send, limit)
 
 
 def _nul_in_url(scope: Scope) -> str | None:

@@ -65,14 +65,21 @@ def key_path(settings: Settings) -> Path:
 
 _lock = threading.Lock()
 _loaded: dict[Path, Signer] = {}
+#: ``id(settings)`` → (settings, its signer): every request's context asks, and resolving the key's path costs
+#: system calls; the settings object is kept so that its id cannot be reused by another.
+_by_settings: dict[int, tuple[Settings, Signer]] = {}
 
 
 def signer_for(settings: Settings) -> Signer:
     """The signer of ``settings``' key file, read once per process (generated when the file does not exist)."""
+    known = _by_settings.get(id(settings))
+    if known is not None and known[0] is settings:
+        return known[1]
     path = key_path(settings).resolve()
     with _lock:
         if path not in _loaded:
             _loaded[path] = _load_or_create(path)
+        _by_settings[id(settings)] = (settings, _loaded[path])
         return _loaded[path]
 
 
