@@ -27,7 +27,7 @@ def _session() -> tuple[str, str]:
 
 @pytest.mark.skipif((shutil.which("jq") is None or shutil.which("curl") is None) and not os.environ.get("CI"),
                     reason="the README's session needs curl and jq (in CI a missing one fails the test)")
-def test_the_curl_session_prints_what_the_readme_shows(db_url, serve, tmp_path):
+def test_the_curl_session_prints_what_the_readme_shows(db_url, serve, tmp_path):  # noqa: F811  (the fixture)
     subprocess.run([*chain_ledger_command(), "seed", "--demo"], check=True, capture_output=True,
                    env={**_env(), "LEDGER_DATABASE_URL": db_url})
     server = serve()
@@ -130,9 +130,11 @@ def test_every_chain_ledger_command_and_option_named_exists():
                     command = command.get_command(None, words.pop(0))
                     assert command is not None, f"{path.name}: {snippet!r} names no chain-ledger command"
                 options = {opt for param in command.params for opt in param.opts} | {"--help"}
+                depth = 0  # inside [ … ] a `|` separates alternatives; outside it ends the command
                 for word in words:
-                    if word in ("|", "||", "2>&1"):
+                    if word in ("|", "||", "2>&1") and depth == 0:
                         break
+                    depth += word.count("[") - word.count("]")
                     for option in re.findall(r"(?:^|[\[|])(--[a-z-]+)", word):
                         assert option in options, f"{path.name}: {snippet!r}: {option} is no option of it"
                 named += 1
