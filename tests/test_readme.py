@@ -157,3 +157,15 @@ def test_every_relative_link_points_at_a_file_and_heading_that_exist():
             if anchor:
                 headings = re.findall(r"^#+ (.+)$", linked.read_text(), re.M)
                 assert anchor in map(_slug, headings), f"{path.name} links {target}: no such heading"
+
+
+def test_every_repository_path_named_exists():
+    # docs/performance.md is left out: its change log names files as they were when each change was measured.
+    prefixes = "service|tests|bench|scripts|docs|migrations|openapi|\\.ci"
+    for path in [README, *DOCS]:
+        if path.name == "performance.md":
+            continue
+        for span in _snippets(path.read_text()):
+            for name in re.findall(rf"(?:^|[\s(])((?:{prefixes})/[\w./-]*)", span):
+                if not re.search(r"[<{*]", name):
+                    assert (ROOT / name.rstrip(".,:;)")).exists(), f"{path.name} names {name}, which does not exist"
