@@ -134,14 +134,19 @@ def test_dry_run_marks_bad_cells_in_english(login) -> None:  # noqa: ANN001
 def test_dry_run_marks_bad_cells_in_chinese(login) -> None:  # noqa: ANN001
     c = login("admin")
     bad = _csv("WEB-BAD-001,某项目,不存在的链,DHGX,某公司,100,否,2026-01-05,",
-               "WEB-BAD-002,某项目二,ICT,DHGX,某公司,100,否,,")
+               "WEB-BAD-002,某项目二,ICT,DHGX,某公司,100,否,,",
+               "WEB-BAD-003,某项目三,ICT,DHGX,某公司,10a0,也许,2026-13-45,")
     r = _dry_run(c, bad)
     assert r.status_code == 422, r.text
-    assert "文件中有 2 处问题，未导入任何数据" in r.text
+    assert "文件中有 5 处问题，未导入任何数据" in r.text
     problems = r.text[r.text.index('id="problems"'):r.text.index('id="rows-title"')]
     assert re.search(r'href="#row--2">2</a></td>\s*<td>产业链</td><td class="field-error">产业链 不存在的链 不存在。', problems)
     assert re.search(r'href="#row--3">3</a></td>\s*<td>签约日期</td><td class="field-error">必填', problems), problems
-    assert "outcome-error" in r.text and "有问题 2" in r.text
+    assert re.search(r'href="#row--4">4</a></td>\s*<td>计划投资\(万元\)</td><td class="field-error">“10a0”不是金额',
+                     problems), problems
+    assert re.search(r'<td>重点项目</td><td class="field-error">“也许”不是“是”或“否”。', problems), problems
+    assert re.search(r'<td>签约日期</td><td class="field-error">“2026-13-45”不是有效日期', problems), problems
+    assert "outcome-error" in r.text and "有问题 3" in r.text
 
 
 def test_a_row_the_role_may_not_import_is_refused_with_its_message(login) -> None:  # noqa: ANN001

@@ -99,5 +99,9 @@ MESSAGES: dict[str, dict[str, str]] = {
     "import.type.duplicate_column": {"zh": "列名重复（{detail}）", "en": "{detail}"},
     "import.type.too_slow": {"zh": "读取文件超时，请简化或拆分文件后再上传。", "en": "{detail}"},
     "import.limit": {"zh": "文件超出导入限制（{limit}，上限 {max}），请拆分或简化后再上传。", "en": "{detail}"},
+    "import.cell.amount": {"zh": "“{text}”不是金额（单位万元，填数字）。", "en": "{detail}"},
+    "import.cell.date": {"zh": "“{text}”不是有效日期（YYYY-MM-DD）。", "en": "{detail}"},
+    "import.cell.number_date": {"zh": "这是数字而非日期：请把该列设为日期格式，或写成 YYYY-MM-DD。", "en": "{detail}"},
+    "import.cell.flag": {"zh": "“{text}”不是“是”或“否”。", "en": "{detail}"},
     "import.type.other": {"zh": "问题：{detail}", "en": "{detail}"},
 }

@@ -29,6 +29,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hmac
+import re
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Annotated, Any
@@ -112,6 +113,15 @@ def column_label(lang: str, header: str | None) -> str:
     return (error_text.field_label(lang, key) if key else None) or header
 
 
+#: The cell readers' own words (``service/importing/cells.py``), for the catalogue's entries.
+_CELL_PATTERNS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"'(?P<text>.*)' is not an amount in 万元\.?"), "import.cell.amount"),
+    (re.compile(r"'(?P<text>.*)' is not a (?:valid )?date(?: \(YYYY-MM-DD\))?\.?"), "import.cell.date"),
+    (re.compile(r"is a number, not a date.*"), "import.cell.number_date"),
+    (re.compile(r"'(?P<text>.*)' is not 是/否 \(yes/no\)\.?"), "import.cell.flag"),
+]
+
+
 def problem_text(lang: str, e: dict[str, Any]) -> str:
     """A report's problem in ``lang``: a message the pages know (the domain's shapes: unknown chain, future date,
     rights …) in its translation, else by its ``type``, with the use case's own words as the detail."""
@@ -120,6 +130,10 @@ def problem_text(lang: str, e: dict[str, Any]) -> str:
     detail = message[len(column) + 2:] if column and message.startswith(f"{column}: ") else message
     if e.get("limit") and e.get("max") is not None:  # over one of the import's limits (importing.Limits)
         return i18n.translate(lang, "import.limit", limit=e["limit"], max=f"{e['max']:,}", detail=detail)
+    for pattern, key in _CELL_PATTERNS:
+        match = pattern.fullmatch(detail.strip())
+        if match:
+            return i18n.translate(lang, key, detail=detail, **match.groupdict())
     fallback = i18n.translate(lang, "err.other", detail=detail)
     known = error_text.domain_text(lang, detail)
     if known != fallback:
