@@ -193,6 +193,11 @@ def test_the_import_runs_only_on_the_file_of_the_dry_run(login) -> None:  # noqa
     assert r.status_code == 200 and "所选文件与试导入的文件不同" in r.text and "试导入结果" in r.text
     assert hashlib.sha256(other).hexdigest() in r.text  # the new file's own dry run, ready to import
     assert _project(c, "WEB-OTHER-1") is None and _project(c, "WEB-IMP-001") is None
+    for forged in ("", "é" * 64, "0" * 64):  # no hash, a hostile one, another file's: a dry run, never an import
+        r = c.post(POST_PATH, data={"csrf": csrf_of(report.text), "sha256": forged},
+                   files={"file": ("p.csv", GOOD, "text/csv")})
+        assert r.status_code == 200 and "所选文件与试导入的文件不同" in r.text
+    assert _project(c, "WEB-IMP-001") is None
 
 
 def test_no_file_and_not_a_spreadsheet(login) -> None:  # noqa: ANN001

@@ -241,7 +241,7 @@ async def _run(request: Request, actor: Actor, upload: UploadFile, *, dry_run: b
     lang = lang_of(request)
     sha256, size = await _in_thread(request, importing.file_digest, upload.file, turns=True)
     notice = None
-    if not dry_run and not hmac.compare_digest(sha256, expected):
+    if not dry_run and not hmac.compare_digest(sha256.encode(), expected.encode()):
         dry_run, notice = True, i18n.translate(lang, "import.not_same_file")
     try:
         read = await _in_thread(request, uc.read_upload, upload.file, filename=upload.filename, sha256=sha256,
