@@ -14,6 +14,7 @@ from service.web.pages import (  # noqa: F401  (importing a page module register
     calendar,
     chains,
     dispatch,
+    imports,
     inspections,
     ledger,
     overview,
@@ -30,4 +31,5 @@ from service.web.pages import (  # noqa: F401  (importing a page module register
 def mount(app: FastAPI) -> None:
     """The pages and their static files (CSS, the pinned htmx), outside the OpenAPI schema."""
     app.include_router(router)
+    app.include_router(imports.upload_router)  # the upload checks its multipart form's CSRF token itself
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
