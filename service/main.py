@@ -46,7 +46,6 @@ from service.signing import signer_for
 from service.usecases import auth
 from service.usecases import idempotency as keys
 from service.web import routes as web
-from service.web.session import WebSessionMiddleware
 from service.worker import DeliveryWorker
 
 API_PREFIX = "/api/v1"
@@ -151,9 +150,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(webhooks.router, prefix=API_PREFIX)
     app.include_router(tokens.router, prefix=API_PREFIX)
     # The web frontend (SPEC §8): pages at /, static files at /static, a signed session cookie for them only.
-    web.mount(app)
-    app.add_middleware(WebSessionMiddleware, secret_key=session_secret(settings),
-                       max_age=settings.session_absolute_hours * 3600)
+    web.mount(app, secret_key=session_secret(settings), max_age=settings.session_absolute_hours * 3600,
+              install_errors=install_errors)
 
     if settings.cors_origin_list:
         app.add_middleware(
