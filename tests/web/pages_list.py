@@ -23,6 +23,8 @@ class Page:
     route: str  # the web router's path pattern
     url: str  # with {placeholders} that ``prepare`` fills
     role: str | None  # None: signed out
+    status: int = 200
+    submit: bool = False  # then send the page's form as it is (the browser's own checks off): its errors shown
 
 
 PAGES: tuple[Page, ...] = (
@@ -47,7 +49,11 @@ PAGES: tuple[Page, ...] = (
     Page("tokens", "/tokens", "/tokens", "admin"),
     Page("calendars", "/calendar", "/calendar", "admin"),
     Page("calendar", "/calendar/{year}", "/calendar/{year}", "admin"),
-    Page("not-found", "/projects/{project_id}", "/projects/999999999", "department"),  # the error page
+    # states with errors: the error page, a filter refused, forms sent empty (errors beside the fields)
+    Page("not-found", "/projects/{project_id}", "/projects/999999999", "department", status=404),
+    Page("ledger-error", "/ledger", "/ledger?period=2026-13", "department", status=422),
+    Page("project-new-errors", "/projects/new", "/projects/new", "department", status=422, submit=True),
+    Page("problem-new-errors", "/problems/new", "/problems/new", "department", status=422, submit=True),
 )
 
 DOWNLOADS: frozenset[str] = frozenset({
@@ -74,7 +80,20 @@ def prepare(server: LiveServer) -> dict[str, str]:
 
 
 def url_of(page: Page, ids: dict[str, str], lang: str) -> str:
-    return page.url.format(**ids) + f"?lang={lang}"
+    url = page.url.format(**ids)
+    return url + ("&" if "?" in url else "?") + f"lang={lang}"
+
+
+def open_page(page, server: LiveServer, spec: Page, ids: dict[str, str], lang: str) -> int:  # noqa: ANN001
+    """Show ``spec`` in ``lang`` (submitting its form when it says so); the HTTP status of what is shown."""
+    response = page.goto(server.url + url_of(spec, ids, lang))
+    if spec.submit:
+        form = page.locator("main form[method=post]").first
+        form.evaluate("f => { f.noValidate = true; }")
+        with page.expect_navigation() as navigation:
+            form.locator("button[type=submit]").last.click()
+        response = navigation.value
+    return response.status
 
 
 def tokens_for(server: LiveServer) -> dict[str, str]:

@@ -16,7 +16,7 @@ import pytest
 
 import service.web.routes  # noqa: F401  (importing the routes module registers every page)
 from service.web.frame import router
-from tests.web.pages_list import DOWNLOADS, PAGES, Page, prepare, sign_in, tokens_for, url_of
+from tests.web.pages_list import DOWNLOADS, PAGES, Page, open_page, prepare, sign_in, tokens_for
 
 AXE = Path(__file__).resolve().parent / "axe" / "node_modules" / "axe-core" / "axe.min.js"
 BLOCKING = ("serious", "critical")
@@ -78,15 +78,14 @@ def test_page_is_accessible_and_fits_a_phone(spec: Page, live_server, chromium, 
             sign_in(page, server, tokens_for(server)[spec.role])
         problems = []
         for lang in ("zh", "en"):
-            response = page.goto(server.url + url_of(spec, ids, lang))
-            expected = 404 if spec.name == "not-found" else 200
-            assert response.status == expected, f"{spec.name} ({lang}): {response.status}"
+            status = open_page(page, server, spec, ids, lang)
+            assert status == spec.status, f"{spec.name} ({lang}): {status}"
             assert page.locator("html").get_attribute("lang") == ("zh-CN" if lang == "zh" else "en")
             found = axe_violations(page, axe_script)
             if found:
                 problems.append(f"{spec.name} ({lang}) {page.url}:\n{describe(found)}")
         page.set_viewport_size({"width": PHONE, "height": 844})
-        page.goto(server.url + url_of(spec, ids, "zh"))
+        open_page(page, server, spec, ids, "zh")
         width = page.evaluate("document.documentElement.scrollWidth")
         if width > PHONE:
             wide = page.evaluate("""(limit) => [...document.querySelectorAll('body *')]

@@ -13,7 +13,7 @@ import os
 import pytest
 
 from tests.web.conftest import DOCS_SCREENSHOTS
-from tests.web.pages_list import PAGES, prepare, sign_in, tokens_for, url_of
+from tests.web.pages_list import PAGES, open_page, prepare, sign_in, tokens_for
 
 pytestmark = [
     pytest.mark.browser,
@@ -43,7 +43,7 @@ def test_screenshots_of_every_page(live_server, chromium) -> None:  # noqa: ANN0
                     if spec.role:
                         sign_in(page, server, tokens[spec.role])
                     signed_in_as = spec.role
-                page.goto(server.url + url_of(spec, ids, "zh"))
+                assert open_page(page, server, spec, ids, "zh") == spec.status, spec.name
                 full = page.evaluate("document.documentElement.scrollHeight")
                 path = DOCS_SCREENSHOTS / f"{spec.name}-{width}.png"
                 page.screenshot(path=str(path), full_page=True,
