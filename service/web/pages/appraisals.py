@@ -38,6 +38,7 @@ YearPath = Annotated[int, PathParam(ge=MIN_YEAR, le=MAX_YEAR)]
 @router.get("/appraisals")
 def appraisals_index(request: Request, actor: SignedIn) -> Response:
     """Last year's appraisal: the one a January visitor looks for."""
+    lang_of(request)  # ?lang= on the way in is remembered for the page it redirects to
     return RedirectResponse(f"/appraisals/{web_ctx(request, actor).today.year - 1}", status_code=303)
 
 

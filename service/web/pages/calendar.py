@@ -48,6 +48,7 @@ def _page(request: Request, actor: Actor, year: int, *, status: int = 200,
 @router.get("/calendar")
 def calendar_index(request: Request, actor: SignedIn) -> Response:
     """Next year's calendar: the one an admin loads each November."""
+    lang_of(request)  # ?lang= on the way in is remembered for the page it redirects to
     return RedirectResponse(f"/calendar/{web_ctx(request, actor).today.year + 1}", status_code=303)
 
 
