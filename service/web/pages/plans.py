@@ -4,6 +4,10 @@ months' actuals of the manual indicators, and the tasks with their status.
 The writes are the API's: recording a month's actual (``record_actual``, as ``POST …/indicators/{key}/actuals``)
 and marking a task done or open again (``update_task``, as ``PATCH …/tasks/{key}`` with the plan's version as
 If-Match). Errors are shown on the indicator's or the task's row, with what was typed kept.
+
+The draft editor and the approval are ``plan_editor.py``; the revisions and their difference ``plan_revisions.py``
+(imported here so that they are mounted with this page). A year without a plan answers 404 with, for the chain's
+writers, the way to draft one.
 """
 
 from __future__ import annotations
@@ -19,9 +23,9 @@ from sqlalchemy.exc import IntegrityError
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from service.domain import errors as d
-from service.domain.access import Actor
+from service.domain.access import Actor, Role
 from service.domain.periods import MAX_YEAR, MIN_YEAR, Period, PeriodKind
-from service.schemas.plans import ActualCreate, TaskUpdate
+from service.schemas.plans import ActualCreate, PlanStatus, TaskUpdate
 from service.usecases import plans as plans_uc
 from service.usecases import reference as reference_uc
 from service.web import charts, error_text, i18n
@@ -39,6 +43,7 @@ from service.web.frame import (
     router,
     writing,
 )
+from service.web.pages import plan_editor, plan_revisions  # noqa: F401  (registers their routes)
 from service.web.session import flash, form_of, web_ctx
 
 YearPath = Annotated[int, PathParam(ge=MIN_YEAR, le=MAX_YEAR)]
@@ -58,7 +63,13 @@ def _plan_page(request: Request, actor: Actor, code: str, year: int, *, status: 
     ctx = web_ctx(request, actor)
     with reading(request) as session:
         chain = reference_uc.get_chain(session, code=code)
-        view = plans_uc.get_plan(session, chain=code, year=year)
+        try:
+            view = plans_uc.get_plan(session, chain=code, year=year)
+        except d.NotFound:
+            if status != 200:
+                raise
+            return render(request, "plan_none.html", actor=actor, status=404, nav="chain", chain=chain, year=year,
+                          writable=can_write(actor, code))
         progress = plans_uc.plan_progress(session, chain=code, year=year, today=ctx.today)
         actuals = {i.key: plans_uc.list_actuals(session, chain=code, year=year, key=i.key)
                    for i in view.indicators if i.source == MANUAL}
@@ -68,6 +79,7 @@ def _plan_page(request: Request, actor: Actor, code: str, year: int, *, status: 
         progress=progress, actuals=actuals, months=months,
         month_label=lambda text: i18n.period_label(lang, Period(PeriodKind.MONTH, year, int(text[5:]))),
         bar=charts.progress_bar, writable=can_write(actor, code), today=ctx.today.isoformat(),
+        approves=actor.role is Role.ADMIN and view.plan.status == PlanStatus.DRAFT,
         row_errors={k: list(v) for k, v in (errors or {}).items()}, values=values or {},
     )
 
