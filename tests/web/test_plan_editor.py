@@ -236,3 +236,37 @@ def test_every_control_of_the_editor_has_a_label(login, planned) -> None:  # noq
     for attrs in controls:
         ident = re.search(r'id="([^"]+)"', attrs)
         assert ident and ident[1] in labels, attrs
+
+
+@pytest.mark.browser
+def test_the_editor_in_chromium_at_phone_width_saves_on_enter(live_server, chromium, time_limit) -> None:  # noqa: ANN001
+    """At 390 px nothing scrolls sideways; Enter in a field saves (the form's default button), not "add a row"."""
+    import httpx
+
+    from tests.web.conftest import browser_sign_in, screenshot
+
+    year = _year()
+    admin = {"Authorization": f"Bearer {live_server.token('admin')}"}
+    with httpx.Client(base_url=live_server.url, timeout=10) as api:
+        add_plan_and_problems(api, admin, year=year, today=datetime.now(ZoneInfo("Asia/Shanghai")).date())
+    context = chromium.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN", is_mobile=True)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    try:
+        browser_sign_in(page, live_server, live_server.token("department", ["ICT"]))
+        for path in (f"/chains/ICT/plans/{year}/edit", f"/chains/ICT/plans/{year}/revisions",
+                     f"/chains/ICT/plans/{year}"):
+            page.goto(live_server.url + path)
+            assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"), path
+        page.goto(live_server.url + f"/chains/ICT/plans/{year}/edit")
+        screenshot(page, "phone-plan-edit")
+        page.get_by_role("textbox", name="修订原因").fill("市政府调整对标城市")
+        page.get_by_role("textbox", name="对标城市").first.fill("苏州")
+        page.get_by_role("textbox", name="对标城市").first.press("Enter")
+        page.wait_for_url(live_server.url + f"/chains/ICT/plans/{year}")
+        assert f"{year}年度计划已修订为第 2 版" in page.locator("#flash").inner_text()
+        with httpx.Client(base_url=live_server.url, timeout=10) as api:
+            plan = api.get(f"/api/v1/chains/ICT/plans/{year}", headers=admin).json()
+        assert (plan["revision"], plan["benchmark_city"], plan["revision_reason"]) == (2, "苏州", "市政府调整对标城市")
+    finally:
+        context.close()
