@@ -98,4 +98,16 @@ MESSAGES: dict[str, dict[str, str]] = {
     "plan.diff_old": {"zh": "原内容", "en": "Before"},
     "plan.diff_new": {"zh": "新内容", "en": "After"},
     "plan.diff_of": {"zh": "{kind}“{name}”", "en": "{kind} “{name}”"},
+    # ------------------------------------------------------------ progress over the year
+    "plan.chart": {"zh": "全年进度", "en": "Progress over the year"},
+    "plan.chart_title": {"zh": "{name}：逐月累计完成率与时序进度", "en": "{name}: cumulative completion by month against time"},
+    "plan.chart_desc": {"zh": "每月末的累计完成率（占年度目标的百分比）与同期时序进度。",
+                        "en": "At each month's end, the cumulative completion (percent of the year's target) and the "
+                              "share of the year elapsed."},
+    "plan.chart_completion": {"zh": "累计完成率", "en": "Completion"},
+    "plan.chart_expected": {"zh": "时序进度", "en": "Expected"},
+    "plan.chart_choose": {"zh": "查看指标：", "en": "Indicator:"},
+    "plan.chart_table": {"zh": "图表数据", "en": "The chart's figures"},
+    "plan.chart_month": {"zh": "月份", "en": "Month"},
+    "plan.chart_actual": {"zh": "累计完成量（{unit}）", "en": "Cumulative actual ({unit})"},
 }

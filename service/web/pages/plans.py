@@ -25,6 +25,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from service.domain import errors as d
 from service.domain.access import Actor, Role
 from service.domain.periods import MAX_YEAR, MIN_YEAR, Period, PeriodKind
+from service.domain.plan_curve import monthly_curve
 from service.schemas.plans import ActualCreate, PlanStatus, TaskUpdate
 from service.usecases import plans as plans_uc
 from service.usecases import reference as reference_uc
@@ -74,14 +75,39 @@ def _plan_page(request: Request, actor: Actor, code: str, year: int, *, status: 
         actuals = {i.key: plans_uc.list_actuals(session, chain=code, year=year, key=i.key)
                    for i in view.indicators if i.source == MANUAL}
     months = _months(year, ctx.today)
+    chart = _chart(lang, view, actuals, year=year, today=ctx.today, chosen=request.query_params.get("chart"))
     return render(
         request, "plan.html", actor=actor, status=status, nav="chain", chain=chain, year=year, view=view,
         progress=progress, actuals=actuals, months=months,
         month_label=lambda text: i18n.period_label(lang, Period(PeriodKind.MONTH, year, int(text[5:]))),
         bar=charts.progress_bar, writable=can_write(actor, code), today=ctx.today.isoformat(),
         approves=actor.role is Role.ADMIN and view.plan.status == PlanStatus.DRAFT,
-        row_errors={k: list(v) for k, v in (errors or {}).items()}, values=values or {},
+        row_errors={k: list(v) for k, v in (errors or {}).items()}, values=values or {}, chart=chart,
     )
+
+
+def _chart(lang: str, view: plans_uc.PlanView, actuals: dict[str, list[Any]], *, year: int, today: date,
+           chosen: str | None) -> dict[str, Any] | None:
+    """One manual indicator's cumulative completion by month against time (``?chart=<key>``, else the first), as
+    a server-drawn SVG with its figures; None when the plan has no manual indicator or the year has not begun."""
+    manual = [i for i in view.indicators if i.source == MANUAL]
+    indicator = next((i for i in manual if i.key == chosen), manual[0] if manual else None)
+    if indicator is None:
+        return None
+    points = monthly_curve([(a.period, a.value) for a in actuals.get(indicator.key, [])], target=indicator.target,
+                           year=year, until=today)
+    if not points:
+        return None
+    t = i18n.translator(lang)
+    labels = [i18n.month_short(lang, p.month) for p in points]
+    svg = charts.grouped_bars(
+        labels,
+        [charts.Series("fill-on_track", t("plan.chart_completion"), [round(p.completion * 100) for p in points]),
+         charts.Series("track", t("plan.chart_expected"), [round(p.expected * 100) for p in points])],
+        title=t("plan.chart_title", name=indicator.name), desc=t("plan.chart_desc"), unit="%", height=260,
+    )
+    return {"svg": svg, "key": indicator.key, "unit": indicator.unit, "choices": [(i.key, i.name) for i in manual],
+            "rows": [(label, p) for label, p in zip(labels, points, strict=True)]}
 
 
 @router.get("/chains/{code}/plans/{year}")
