@@ -54,6 +54,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "plan.stale_hint": {"zh": "下面是对方保存的版本与您填写内容的差异；您填写的内容已保留，确认后可再次保存。",
                         "en": "Below is how their version differs from what you typed (kept in the form); "
                               "save again to replace it."},
+    "plan.stale_theirs": {"zh": "对方保存的内容", "en": "Theirs"},
+    "plan.stale_yours": {"zh": "您填写的内容", "en": "What you typed"},
     "plan.theirs": {"zh": "对方保存的版本（版本号 {v}）", "en": "Their version (version {v})"},
     # ------------------------------------------------------------ sources
     "plan.source.manual": {"zh": "手工填报（按月）", "en": "Typed in monthly"},
@@ -77,7 +79,6 @@ MESSAGES: dict[str, dict[str, str]] = {
                                  "en": "The plan is approved: a change makes a new revision and needs a reason."},
     "plan.err.benchmark_value": {"zh": "填写了对标城市，请同时填写对标值。",
                                  "en": "With a benchmark city, give the benchmark value too."},
-    "plan.err.already_approved": {"zh": "计划已批准（第 {n} 版）。", "en": "The plan is already approved (revision {n})."},
     # ------------------------------------------------------------ revisions and their difference
     "plan.revisions_title": {"zh": "{year}年度计划版本对比", "en": "Revisions of the {year} plan"},
     "plan.revisions": {"zh": "版本", "en": "Revisions"},
@@ -97,7 +98,6 @@ MESSAGES: dict[str, dict[str, str]] = {
     "plan.diff_field": {"zh": "项目", "en": "Field"},
     "plan.diff_old": {"zh": "原内容", "en": "Before"},
     "plan.diff_new": {"zh": "新内容", "en": "After"},
-    "plan.diff_of": {"zh": "{kind}“{name}”", "en": "{kind} “{name}”"},
     # ------------------------------------------------------------ progress over the year
     "plan.chart": {"zh": "全年进度", "en": "Progress over the year"},
     "plan.chart_title": {"zh": "{name}：逐月累计完成率与时序进度", "en": "{name}: cumulative completion by month against time"},
