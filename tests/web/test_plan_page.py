@@ -131,3 +131,18 @@ def test_every_control_of_the_plan_page_has_a_label(login, planned) -> None:  # 
     for attrs in controls:
         ident = re.search(r'id="([^"]+)"', attrs)
         assert ident and ident[1] in labels, attrs
+
+
+def test_the_plan_page_draws_a_manual_indicators_progress_over_the_year(login, planned) -> None:  # noqa: ANN001
+    c = login("viewer")
+    page = c.get(f"/chains/ICT/plans/{planned}").text
+    chart = page[page.index('id="chart"'):]
+    chart = chart[: chart.index("</section>")]
+    assert '<svg class="chart"' in chart and "新增发明专利：逐月累计完成率与时序进度" in chart
+    # January's 86 of 120: 72 % done at the month's end, against 31 days of the year elapsed
+    jan = re.search(r"<tr><th scope=\"row\">1月</th>(.*?)</tr>", chart)
+    elapsed = 100 * 31 / (366 if planned % 4 == 0 else 365)
+    assert jan and "86.00" in jan[1] and "72%" in jan[1] and f"{elapsed:.0f}%" in jan[1]
+    assert "累计完成率: 72%" in chart  # the bar's own tooltip
+    en = c.get(f"/chains/ICT/plans/{planned}?lang=en&chart=nope").text
+    assert "新增发明专利: cumulative completion by month against time" in en  # an unknown key: the first manual one

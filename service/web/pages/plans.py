@@ -4,6 +4,10 @@ months' actuals of the manual indicators, and the tasks with their status.
 The writes are the API's: recording a month's actual (``record_actual``, as ``POST …/indicators/{key}/actuals``)
 and marking a task done or open again (``update_task``, as ``PATCH …/tasks/{key}`` with the plan's version as
 If-Match). Errors are shown on the indicator's or the task's row, with what was typed kept.
+
+The draft editor and the approval are ``plan_editor.py``; the revisions and their difference ``plan_revisions.py``
+(imported here so that they are mounted with this page). A year without a plan answers 404 with, for the chain's
+writers, the way to draft one.
 """
 
 from __future__ import annotations
@@ -19,9 +23,10 @@ from sqlalchemy.exc import IntegrityError
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from service.domain import errors as d
-from service.domain.access import Actor
+from service.domain.access import Actor, Role
 from service.domain.periods import MAX_YEAR, MIN_YEAR, Period, PeriodKind
-from service.schemas.plans import ActualCreate, TaskUpdate
+from service.domain.plan_curve import monthly_curve
+from service.schemas.plans import ActualCreate, PlanStatus, TaskUpdate
 from service.usecases import plans as plans_uc
 from service.usecases import reference as reference_uc
 from service.web import charts, error_text, i18n
@@ -39,6 +44,7 @@ from service.web.frame import (
     router,
     writing,
 )
+from service.web.pages import plan_editor, plan_revisions  # noqa: F401  (registers their routes)
 from service.web.session import flash, form_of, web_ctx
 
 YearPath = Annotated[int, PathParam(ge=MIN_YEAR, le=MAX_YEAR)]
@@ -58,18 +64,50 @@ def _plan_page(request: Request, actor: Actor, code: str, year: int, *, status: 
     ctx = web_ctx(request, actor)
     with reading(request) as session:
         chain = reference_uc.get_chain(session, code=code)
-        view = plans_uc.get_plan(session, chain=code, year=year)
+        try:
+            view = plans_uc.get_plan(session, chain=code, year=year)
+        except d.NotFound:
+            if status != 200:
+                raise
+            return render(request, "plan_none.html", actor=actor, status=404, nav="chain", chain=chain, year=year,
+                          writable=can_write(actor, code))
         progress = plans_uc.plan_progress(session, chain=code, year=year, today=ctx.today)
         actuals = {i.key: plans_uc.list_actuals(session, chain=code, year=year, key=i.key)
                    for i in view.indicators if i.source == MANUAL}
     months = _months(year, ctx.today)
+    chart = _chart(lang, view, actuals, year=year, today=ctx.today, chosen=request.query_params.get("chart"))
     return render(
         request, "plan.html", actor=actor, status=status, nav="chain", chain=chain, year=year, view=view,
         progress=progress, actuals=actuals, months=months,
         month_label=lambda text: i18n.period_label(lang, Period(PeriodKind.MONTH, year, int(text[5:]))),
         bar=charts.progress_bar, writable=can_write(actor, code), today=ctx.today.isoformat(),
-        row_errors={k: list(v) for k, v in (errors or {}).items()}, values=values or {},
+        approves=actor.role is Role.ADMIN and view.plan.status == PlanStatus.DRAFT,
+        row_errors={k: list(v) for k, v in (errors or {}).items()}, values=values or {}, chart=chart,
     )
+
+
+def _chart(lang: str, view: plans_uc.PlanView, actuals: dict[str, list[Any]], *, year: int, today: date,
+           chosen: str | None) -> dict[str, Any] | None:
+    """One manual indicator's cumulative completion by month against time (``?chart=<key>``, else the first), as
+    a server-drawn SVG with its figures; None when the plan has no manual indicator or the year has not begun."""
+    manual = [i for i in view.indicators if i.source == MANUAL]
+    indicator = next((i for i in manual if i.key == chosen), manual[0] if manual else None)
+    if indicator is None:
+        return None
+    points = monthly_curve([(a.period, a.value) for a in actuals.get(indicator.key, [])], target=indicator.target,
+                           year=year, until=today)
+    if not points:
+        return None
+    t = i18n.translator(lang)
+    labels = [i18n.month_short(lang, p.month) for p in points]
+    svg = charts.grouped_bars(
+        labels,
+        [charts.Series("fill-on_track", t("plan.chart_completion"), [round(p.completion * 100) for p in points]),
+         charts.Series("track", t("plan.chart_expected"), [round(p.expected * 100) for p in points])],
+        title=t("plan.chart_title", name=indicator.name), desc=t("plan.chart_desc"), unit="%", height=260,
+    )
+    return {"svg": svg, "key": indicator.key, "unit": indicator.unit, "choices": [(i.key, i.name) for i in manual],
+            "rows": [(label, p) for label, p in zip(labels, points, strict=True)]}
 
 
 @router.get("/chains/{code}/plans/{year}")
