@@ -37,12 +37,16 @@ PAGES: tuple[Page, ...] = (
     Page("project-edit", "/projects/{project_id}/edit", "/projects/{project}/edit", "department"),
     Page("chain", "/chains/{code}", "/chains/ICT", "department"),
     Page("plan", "/chains/{code}/plans/{year}", "/chains/ICT/plans/{year}", "department"),
+    Page("plan-edit", "/chains/{code}/plans/{year}/edit", "/chains/ICT/plans/{year}/edit", "department"),
+    Page("plan-revisions", "/chains/{code}/plans/{year}/revisions", "/chains/ICT/plans/{year}/revisions",
+         "department"),
     Page("dispatch", "/chains/{code}/dispatches/{month}", "/chains/ICT/dispatches/{month}", "department"),
     Page("inspection", "/chains/{code}/inspections/{period}", "/chains/ICT/inspections/{quarter}", "department"),
     Page("problems", "/problems", "/problems", "department"),
     Page("problem", "/problems/{problem_id}", "/problems/{problem}", "department"),
     Page("problem-new", "/problems/new", "/problems/new", "department"),
     Page("schedule", "/schedule", "/schedule", "department"),
+    Page("imports", "/imports", "/imports", "department"),
     Page("appraisals", "/appraisals", "/appraisals", "admin"),
     Page("appraisal", "/appraisals/{year}", "/appraisals/{year}", "admin"),
     Page("audit", "/audit", "/audit", "auditor"),
@@ -58,6 +62,7 @@ PAGES: tuple[Page, ...] = (
 
 DOWNLOADS: frozenset[str] = frozenset({
     "/ledger/export.csv", "/ledger/export.xlsx", "/audit/export.csv", "/audit/export.ndjson",
+    "/imports/template.xlsx", "/imports/template-en.xlsx",
 })
 
 PROJECT = "软件和信息服务外包中心项目"  # ICT, signed in the demo
