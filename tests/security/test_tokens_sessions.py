@@ -6,6 +6,7 @@ Time moves through ``app.state.clock`` (the request's clock, ``service/deps.py: 
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, date, datetime, timedelta
 
@@ -230,7 +231,7 @@ def test_query_token_only_on_the_calendar_feed(client, admin, reference, unchang
 # ---------------------------------------------------------------- request ids
 
 
-def test_a_clients_request_id_is_kept_beside_the_services_own(client, admin, reference, events, caplog):
+def test_a_clients_request_id_is_kept_beside_the_services_own(client, admin, reference, events, capsys):
     r = client.post(f"{API}/departments", json={"code": "SWJ", "name": "市商务局"},
                     headers={**admin, "X-Request-ID": "spoofed-id-1"})
     assert r.status_code == 201, r.text
@@ -239,7 +240,8 @@ def test_a_clients_request_id_is_kept_beside_the_services_own(client, admin, ref
     (e,) = events(action="department.created", entity_id="SWJ")
     assert e["request_id"] == own and e["data"]["client_request_id"] == "spoofed-id-1"
     assert not [x for x in events() if x["request_id"] == "spoofed-id-1"]
-    lines = [r.msg for r in caplog.records if isinstance(r.msg, dict) and r.msg.get("request_id") == own]
+    logged = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    lines = [e for e in logged if e.get("request_id") == own]
     assert lines and lines[0]["client_request_id"] == "spoofed-id-1", lines
     assert client.get(f"{API}/audit/verify", headers=admin).json()["ok"] is True
 
