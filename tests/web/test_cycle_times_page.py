@@ -10,6 +10,9 @@ from xml.etree import ElementTree
 import pytest
 
 from service.web import charts
+from service.web.i18n import translate
+from tests.web.pages_list import sign_in, tokens_for
+from tests.web.test_accessibility import axe_script, axe_violations, describe  # noqa: F401  (axe_script: a fixture)
 
 SVG = "{http://www.w3.org/2000/svg}"
 STEPS = ("signed_to_started", "started_to_in_production", "in_production_to_at_capacity")
@@ -109,14 +112,19 @@ def test_the_period_defaults_to_this_year(app, login) -> None:  # noqa: ANN001
     assert _table(page.text, "zh") == _table(c.get("/cycle-times?period=2026").text, "zh")
 
 
-@pytest.mark.parametrize(("lang", "message"), [("zh", "期间"), ("en", "Period")])
-def test_a_wrong_period_is_refused_beside_the_field_and_kept(login, lang, message) -> None:  # noqa: ANN001
+@pytest.mark.parametrize("lang", ["zh", "en"])
+@pytest.mark.parametrize("typed", ["2026-x", "2026-13"])
+def test_a_wrong_period_is_refused_beside_the_field_and_kept(login, lang, typed) -> None:  # noqa: ANN001
     c = login("viewer", lang=lang)
-    page = c.get("/cycle-times", params={"period": "2026-13"})
+    page = c.get("/cycle-times", params={"period": typed})
     assert page.status_code == 422 and page.headers["content-type"].startswith("text/html")
-    assert 'role="alert"' in page.text and message in page.text
-    assert 'value="2026-13"' in page.text and 'aria-invalid="true"' in page.text
-    assert "<svg" not in page.text
+    error = re.search(r'<p class="field-error" id="period-error" role="alert">(.*?)</p>', page.text, re.S)
+    assert error and error[1].strip()
+    if typed == "2026-x":
+        assert error[1].strip() == translate(lang, "err.period_invalid", text=typed)
+    assert f'value="{typed}"' in page.text
+    assert 'aria-describedby="period-hint period-error" aria-invalid="true"' in page.text
+    assert "<svg" not in page.text and "<table" not in page.text
 
 
 def test_signed_out_goes_to_sign_in(client) -> None:  # noqa: ANN001
@@ -133,3 +141,34 @@ def test_the_chart_takes_fractional_days_and_leaves_missing_figures_out() -> Non
     assert bars == ["甲 签约→开工: 2.5天", "乙 投产→达产: 4.5天"]
     ticks = [e.text for e in root.iter(f"{SVG}text") if e.get("text-anchor") == "end"]
     assert ticks == ["0", "1", "2", "3", "4", "5"]  # the axis reaches above the highest figure
+
+
+@pytest.mark.browser
+def test_on_a_phone_the_chart_scrolls_by_keyboard_and_the_filter_works(live_server, chromium, axe_script,  # noqa: ANN001, F811
+                                                                      time_limit) -> None:
+    """At 390 px the chart scrolls sideways inside its frame (the page does not): the frame takes the focus, so a
+    keyboard can scroll it (axe-core: no serious violation, zh and en); the period is typed and sent by keyboard."""
+    context = chromium.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN", bypass_csp=True)
+    try:
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        sign_in(page, live_server, tokens_for(live_server)["department"])
+        for lang in ("zh", "en"):
+            page.goto(f"{live_server.url}/cycle-times?period=2025-08&lang={lang}")
+            assert page.locator("#cycle-chart svg").count() == 1
+            assert axe_violations(page, axe_script) == [], describe(axe_violations(page, axe_script))
+            assert page.evaluate("document.documentElement.scrollWidth") <= 390
+            frame = page.locator("#cycle-chart")
+            assert frame.evaluate("e => e.scrollWidth > e.clientWidth")  # the chart is wider than the phone
+        page.goto(f"{live_server.url}/cycle-times?lang=zh")
+        page.locator("#period").focus()
+        page.keyboard.press("Control+A")
+        page.keyboard.type("2025-Q3")
+        page.keyboard.press("Enter")
+        page.wait_for_url("**period=2025-Q3**")
+        assert "2025年第3季度" in page.locator("p.sub").inner_text()
+        page.locator("#cycle-chart").focus()
+        page.keyboard.press("ArrowRight")
+        assert page.locator("#cycle-chart").evaluate("e => e.scrollLeft") > 0
+    finally:
+        context.close()
