@@ -19,7 +19,7 @@ from markupsafe import Markup
 class Series:
     key: str  # CSS class suffix: ``bar-<key>``
     label: str
-    values: Sequence[int]
+    values: Sequence[float | None]  # None: no figure, no bar drawn
 
 
 def _nice_max(value: int) -> int:
@@ -52,7 +52,7 @@ def grouped_bars(
     plot_w = width - left - right
     plot_h = height - top - bottom - legend_h
     y0 = top + legend_h + plot_h  # the baseline
-    highest = _nice_max(max((v for s in series for v in s.values), default=0))
+    highest = _nice_max(math.ceil(max((v for s in series for v in s.values if v is not None), default=0)))
     group_w = plot_w / max(len(categories), 1)
     bar_w = group_w * 0.8 / max(len(series), 1)
 
@@ -80,6 +80,8 @@ def grouped_bars(
         gx = left + i * group_w + group_w * 0.1
         for j, s in enumerate(series):
             v = s.values[i]
+            if v is None:
+                continue
             bx, by = gx + j * bar_w, y(v)
             h = max(y0 - by, 0)
             out.append(

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from service.domain.periods import Period, PeriodKind
-from service.web.catalogue import admin, errors, frame, imports, pages, plans
+from service.web.catalogue import admin, cycles, errors, frame, imports, pages, plans
 
 LANGS = ("zh", "en")
 DEFAULT_LANG = "zh"
@@ -23,7 +23,7 @@ _MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oc
 #: Every key of the catalogue (``service/web/catalogue/``, one module per area; the field labels come last,
 #: from the project field definition).
 MESSAGES: dict[str, dict[str, str]] = {**frame.MESSAGES, **pages.MESSAGES, **admin.MESSAGES, **imports.MESSAGES,
-                                     **plans.MESSAGES, **errors.MESSAGES}
+                                     **plans.MESSAGES, **cycles.MESSAGES, **errors.MESSAGES}
 
 
 def translate(lang: str, key: str, **params: Any) -> str:

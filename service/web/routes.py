@@ -20,6 +20,7 @@ from service.web.pages import (  # noqa: F401  (importing a page module register
     audit,
     calendar,
     chains,
+    cycle_times,
     dispatch,
     imports,
     inspections,

@@ -31,6 +31,7 @@ PAGES: tuple[Page, ...] = (
     Page("signin", "/signin", "/signin", None),
     Page("overview", "/", "/", "department"),
     Page("ledger", "/ledger", "/ledger", "department"),
+    Page("cycle-times", "/cycle-times", "/cycle-times", "department"),
     Page("projects", "/projects", "/projects", "department"),
     Page("project", "/projects/{project_id}", "/projects/{project}", "department"),
     Page("project-new", "/projects/new", "/projects/new", "department"),
