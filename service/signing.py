@@ -12,6 +12,7 @@ import base64
 import hashlib
 import json
 import os
+import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,21 +86,40 @@ def signer_for(settings: Settings) -> Signer:
 
 def _load_or_create(path: Path) -> Signer:
     if path.exists():
-        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
-        if not isinstance(key, Ed25519PrivateKey):
-            raise ValueError(f"{path} does not hold an Ed25519 private key")
+        key = _read_key(path)
     else:
         key = Ed25519PrivateKey.generate()
-        pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption())
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(pem)
-        log.warning("audit_signing_key_generated", path=str(path),
-                    detail="a new Ed25519 key signs the audit tree heads; keep the file safe and give auditors "
-                    "GET /api/v1/audit/public-key (set LEDGER_AUDIT_SIGNING_KEY to choose the file)")
+        if _publish(path, key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                            serialization.NoEncryption())):
+            log.warning("audit_signing_key_generated", path=str(path),
+                        detail="a new Ed25519 key signs the audit tree heads; keep the file safe and give auditors "
+                        "GET /api/v1/audit/public-key (set LEDGER_AUDIT_SIGNING_KEY to choose the file)")
+        else:  # another process (an instance starting beside this one, the worker) wrote it first: use theirs
+            key = _read_key(path)
     return Signer(private_key=key, key_id=key_id_of(key.public_key()), public_key_pem=public_pem(key.public_key()))
+
+
+def _read_key(path: Path) -> Ed25519PrivateKey:
+    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    if not isinstance(key, Ed25519PrivateKey):
+        raise ValueError(f"{path} does not hold an Ed25519 private key")
+    return key
+
+
+def _publish(path: Path, pem: bytes) -> bool:
+    """Create ``path`` holding ``pem`` unless it exists; False when it did. The bytes are written to a file of
+    their own first and linked into place, so that no process ever reads a key file half written."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, staged = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as f:  # mkstemp's file is the owner's only (0600)
+            f.write(pem)
+        os.link(staged, path)
+        return True
+    except FileExistsError:
+        return False
+    finally:
+        os.unlink(staged)
 
 
 # ---------------------------------------------------------------- checking a head (the offline verifier, /audit/verify)
