@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import re
 import tempfile
 import time
 from dataclasses import replace
@@ -27,7 +28,7 @@ from sqlalchemy import create_engine, text
 from bench import audit, report
 from bench import profile as profiling
 from bench.common import Database, cli, machine, new_database, reference, service
-from bench.load import LoadConfig, measure, require_wrk, wrk, write_lines
+from bench.load import LoadConfig, measure, require_wrk, write_lines, wrk
 
 NEXT = {"signed": "started", "started": "in_production", "in_production": "at_capacity"}
 STEPS = ("started", "in_production", "at_capacity")
@@ -67,6 +68,8 @@ class Workload:
         return {
             "list": write_lines(self.dir / "list.txt",
                                 [f"/api/v1/projects?chain={c}&limit=50" for c in chain_order]),
+            # The web's list page of the same chains (its references serve the API list it wraps: "list").
+            "page": write_lines(self.dir / "page.txt", [f"/projects?chain={c}" for c in chain_order]),
             "get": write_lines(self.dir / "get.txt", [f"/api/v1/projects/{i}" for i in sample]),
             "summary": write_lines(self.dir / "summary.txt",
                                    [f"/api/v1/ledger/summary?period={y}" for y in range(today.year - 2, today.year + 1)]),
@@ -96,6 +99,9 @@ OPERATIONS = [
     # key, name, target (ratio of req/s)
     ("list", "list projects (?chain=Cxx&limit=50)", 0.7),
     ("get", "get a project", 0.7),
+    # A page is HTML the references do not serve: they answer the API list the page wraps (same chain, 50 rows);
+    # the target asks the page, which renders those rows and its filter form, for half the list's.
+    ("page", "web: the projects page (/projects?chain=Cxx)", 0.35),
     ("transition", "stage transition (+ audit append)", 0.6),
     ("summary", "ledger summary (a year, by chain)", round(1 / 1.3, 3)),
     ("month", "ledger (a month, ≤500 items per list)", 0.7),
@@ -124,6 +130,8 @@ def check_equivalence(sbase: str, headers: dict, refs: dict[str, str], paths: di
     rbase, fbase = refs["reference"], refs["fastapi_reference"]
     with httpx.Client(timeout=30) as client:
         for key, file in paths.items():
+            if key == "page":  # HTML, the service's only (bench/__main__.py _script)
+                continue
             path = Path(file).read_text().splitlines()[0]
             s = client.get(sbase + path, headers=headers)
             r = client.get(rbase + path)
@@ -154,22 +162,39 @@ def _median_run(runs: list[dict]) -> dict:
     return ordered[len(ordered) // 2]
 
 
-def _script(key: str, base_tok: str, cfg: LoadConfig, paths: dict[str, str], wl: Workload):  # noqa: ANN202
-    """The wrk script, its args, and the ``prepare`` hook (transitions: a fresh pool before each run)."""
+def _script(key: str, base_tok: str, cfg: LoadConfig, paths: dict[str, str], wl: Workload,  # noqa: ANN202
+            cookie: str = ""):
+    """The wrk script, its args, and the ``prepare`` hook (transitions: a fresh pool before each run). The web
+    page runs on the service's side only (with its session ``cookie``); a reference side runs the API list."""
     if key == "transition":
         def prepare(tok: str = base_tok, threads: int = cfg.threads) -> list[str]:
             pool, _n = wl.transition_pool()
             return [pool, str(threads), tok]
 
         return "transition.lua", [], prepare
+    if key == "page":
+        return ("paths.lua", [paths["page"], "", cookie], None) if cookie else ("paths.lua", [paths["list"]], None)
     return "paths.lua", [paths[key], base_tok], None
 
 
+def web_session(base: str, token: str) -> str:
+    """A signed-in web session on the service (the sign-in form, as a browser sends it): its Cookie header."""
+    with httpx.Client(base_url=base, timeout=30) as client:
+        page = client.get("/signin")
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+        if csrf is None:
+            raise SystemExit("no CSRF token on the sign-in page")
+        r = client.post("/signin", data={"csrf": csrf[1], "token": token, "next": "/"})
+        if r.status_code != 303:
+            raise SystemExit(f"web sign-in failed: {r.status_code} {r.text[:300]}")
+        return "; ".join(f"{name}={value}" for name, value in client.cookies.items())
+
+
 def profile_side(key: str, side: str, base: str, pid: int, token: str, paths: dict[str, str], wl: Workload,
-                 cfg: LoadConfig, stem: str, directory: Path | None) -> dict:
+                 cfg: LoadConfig, stem: str, directory: Path | None, cookie: str = "") -> dict:
     """One more run of one side alone under the same load, py-spy attached (bench/profile.py); not measured.
     The service's stacks are ``<stem>-<key>``, another side's ``<stem>-<key>-<side>``."""
-    script, args, prepare = _script(key, token, cfg, paths, wl)
+    script, args, prepare = _script(key, token, cfg, paths, wl, cookie)
     run_args = prepare() if prepare else args
 
     def work() -> dict:
@@ -233,6 +258,7 @@ def run_load(sbase: str, headers: dict, spid: int, refs: dict[str, tuple[str, in
     paths = wl.paths()
     check_equivalence(sbase, headers, {side: base for side, (base, _) in refs.items()}, paths, wl)
     sides = [("service", sbase, spid, token)] + [(side, *refs[side], "") for side in SIDES[1:]]
+    cookie = web_session(sbase, token) if only is None or "page" in only else ""
     results = []
     base_cfg = cfg
     for key, name, target in OPERATIONS:
@@ -242,7 +268,7 @@ def run_load(sbase: str, headers: dict, spid: int, refs: dict[str, tuple[str, in
         runs: dict[str, list[dict]] = {side: [] for side in SIDES}
         for _ in range(repeat):
             for side, base, pid, tok in sides:
-                script, args, prepare = _script(key, tok, cfg, paths, wl)
+                script, args, prepare = _script(key, tok, cfg, paths, wl, cookie if side == "service" else "")
                 res = measure(base, pid, script, args, cfg, prepare=prepare)
                 runs[side].append(res)
                 print(f"  {key:<10} {side:<17} {res['rps']:>9.0f} req/s  p50 {res['p50_us'] / 1000:6.1f} ms  "
@@ -252,7 +278,8 @@ def run_load(sbase: str, headers: dict, spid: int, refs: dict[str, tuple[str, in
         if profile_stem:
             # The service, and the FastAPI reference beside it: what FastAPI itself costs in the same operation.
             for side, base, pid, tok in (sides[0], sides[2]):
-                p = profile_side(key, side, base, pid, tok, paths, wl, cfg, profile_stem, profile_dir)
+                p = profile_side(key, side, base, pid, tok, paths, wl, cfg, profile_stem, profile_dir,
+                                 cookie if side == "service" else "")
                 row["profile" if side == "service" else f"{side}_profile"] = p
                 _print_profile(key, side.replace("_", " "), p)
         results.append(row)
@@ -275,7 +302,7 @@ def main() -> None:
     parser.add_argument("--heavy-connections", type=int, default=8,
                         help="connections for the aggregates (summary, month), both sides alike")
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--only", help="comma-separated operations: list,get,transition,summary,month,audit")
+    parser.add_argument("--only", help="comma-separated operations: list,page,get,transition,summary,month,audit")
     parser.add_argument("--no-write", action="store_true", help="print only; write no results or docs")
     parser.add_argument("--profile", action="store_true",
                         help="after each operation's measured runs, one more run of the service, and one of the "

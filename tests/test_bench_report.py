@@ -101,3 +101,4 @@ def test_the_plot_draws_old_and_new_results(tmp_path):  # noqa: ANN001
     report.plot(doc, tmp_path / "new.png")
     report.plot({**doc, "results": [OLD, AUDIT]}, tmp_path / "old.png")
     assert (tmp_path / "new.png").read_bytes()[:4] == b"\x89PNG" and (tmp_path / "old.png").stat().st_size > 1000
+

@@ -1,5 +1,5 @@
 -- GET requests cycling through the paths of a file (one per line), each thread from its own offset.
--- wrk ... -s paths.lua URL -- <paths file> [<bearer token>]
+-- wrk ... -s paths.lua URL -- <paths file> [<bearer token>] [<cookie>]
 dofile(debug.getinfo(1, "S").source:sub(2):match("(.*/)") .. "common.lua")
 
 local paths = {}
@@ -11,6 +11,9 @@ function init(args)
   end
   if args[2] and args[2] ~= "" then
     wrk.headers["Authorization"] = "Bearer " .. args[2]
+  end
+  if args[3] and args[3] ~= "" then
+    wrk.headers["Cookie"] = args[3]
   end
   i = ((tid or 1) - 1) * math.floor(#paths / 2)
 end
