@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
 
 from service.config import Settings
 from service.db.engine import transaction
@@ -36,7 +37,10 @@ PG_ADMIN_URL = os.environ.get("LEDGER_TEST_PG_URL", "postgresql+psycopg://postgr
 
 
 def _pg_admin():
-    return create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    """An engine on the server's admin database for CREATE/DROP DATABASE. NullPool: its connection closes when the
+    block that took it ends. A pooled engine kept its connection open until the garbage collector found the
+    engine; two per test, they piled up to PostgreSQL's max_connections (100) late in a long run."""
+    return create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT", poolclass=NullPool)
 
 
 class DatabaseFactory:
