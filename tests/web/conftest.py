@@ -44,6 +44,8 @@ CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "browser: drives real headless Chromium (skips locally without "
                             "/usr/bin/chromium, fails in CI)")
+    config.addinivalue_line("markers", "time_limit(seconds): a browser test's bound instead of "
+                            "BROWSER_TEST_SECONDS (a whole journey is longer than one page's test)")
 
 
 # ---------------------------------------------------------------- the demo database
@@ -189,17 +191,20 @@ def chromium():  # noqa: ANN201
 
 
 @pytest.fixture
-def time_limit() -> Iterator[None]:
-    """Each browser test is bounded: it fails after BROWSER_TEST_SECONDS instead of hanging."""
+def time_limit(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Each browser test is bounded: it fails after BROWSER_TEST_SECONDS (or its ``time_limit`` marker's seconds)
+    instead of hanging."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+    marker = request.node.get_closest_marker("time_limit")
+    seconds = marker.args[0] if marker else BROWSER_TEST_SECONDS
 
     def expired(_signum, _frame):  # noqa: ANN001, ANN202
-        pytest.fail(f"browser test took longer than {BROWSER_TEST_SECONDS} s")
+        pytest.fail(f"browser test took longer than {seconds} s")
 
     previous = signal.signal(signal.SIGALRM, expired)
-    signal.setitimer(signal.ITIMER_REAL, BROWSER_TEST_SECONDS)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
         yield
     finally:

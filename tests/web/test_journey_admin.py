@@ -8,9 +8,9 @@ import httpx
 import pytest
 
 from tests.web.conftest import browser_sign_in, screenshot
-from tests.web.test_journey_department import _api, _audit, _today, time_limit  # noqa: F401  (the journey's bound)
+from tests.web.test_journey_department import JOURNEY_SECONDS, _api, _audit, _today
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.time_limit(JOURNEY_SECONDS)]
 
 ICT = "光芯屏端网（新一代信息技术）"
 

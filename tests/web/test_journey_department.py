@@ -5,9 +5,6 @@ year's plan, record an actual and mark a task done — every effect asserted thr
 
 from __future__ import annotations
 
-import signal
-import threading
-from collections.abc import Iterator
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -16,29 +13,10 @@ import pytest
 
 from tests.web.conftest import browser_sign_in, screenshot
 
-pytestmark = pytest.mark.browser
-
 SIGNED_ICT = "软件和信息服务外包中心项目"  # ICT, signed 2026-11-03 in the demo
-JOURNEY_SECONDS = 150
+JOURNEY_SECONDS = 150  # a whole month's journey is longer than one page's test (conftest: BROWSER_TEST_SECONDS)
 
-
-@pytest.fixture
-def time_limit() -> Iterator[None]:
-    """A whole month's journey is longer than one page's test: bounded at JOURNEY_SECONDS instead."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def expired(_signum, _frame):  # noqa: ANN001, ANN202
-        pytest.fail(f"the journey took longer than {JOURNEY_SECONDS} s")
-
-    previous = signal.signal(signal.SIGALRM, expired)
-    signal.setitimer(signal.ITIMER_REAL, JOURNEY_SECONDS)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+pytestmark = [pytest.mark.browser, pytest.mark.time_limit(JOURNEY_SECONDS)]
 
 
 def _today() -> datetime:
