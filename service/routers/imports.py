@@ -152,12 +152,6 @@ async def import_projects(
         await form.close()
 
 
-def limits(request: Request) -> importing.Limits:
-    s = settings_of(request)
-    return importing.Limits(data_rows=s.import_max_rows, cells=s.import_max_cells, blank_rows=s.import_max_blank_rows,
-                            unpacked_bytes=s.import_max_unpacked_bytes, seconds=s.import_parse_seconds)
-
-
 async def _in_thread(db: Database, fn: Callable[..., Any], *args: Any, turns: bool = False, **kw: Any) -> Any:
     """``fn`` in a worker thread; with ``turns``, in one of the files' turns (``Database.import_turns``: a waiting
     import holds no worker thread, so imports never crowd out the requests that need one)."""
@@ -194,7 +188,7 @@ async def _read_check_apply(request: Request, db: Database, ctx: Ctx, upload: Up
                             size: int, dry_run: bool) -> Response:
     try:
         read = await _in_thread(db, uc.read_upload, upload.file, filename=upload.filename, sha256=sha256,
-                                size=size, limits=limits(request), turns=True)
+                                size=size, limits=uc.limits_of(settings_of(request)), turns=True)
     except importing.NotASpreadsheet as exc:
         raise HTTPException(415, exc.detail) from exc
     report: ImportReport = await _in_thread(db, _check, db, ctx, read, turns=True)

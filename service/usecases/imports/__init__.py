@@ -31,7 +31,7 @@ from service.usecases.imports.plan import (
     UPDATABLE,
     check_import,
 )
-from service.usecases.imports.records import Cell, Record, Upload, read_upload
+from service.usecases.imports.records import Cell, Record, Upload, limits_of, read_upload
 from service.usecases.imports.report import refusal
 
 __all__ = [
@@ -44,6 +44,7 @@ __all__ = [
     "Upload",
     "apply_import",
     "check_import",
+    "limits_of",
     "read_upload",
     "refusal",
 ]

@@ -26,6 +26,7 @@ from typing import IO, Any
 from pydantic import TypeAdapter, ValidationError
 
 from service import importing as xl
+from service.config import Settings
 from service.db.imports import ImportLookups
 from service.db.tables import Project
 from service.domain import errors as d
@@ -116,6 +117,13 @@ class _Reference:
     def find(self, text: str) -> str | None:
         return text if text in self.codes else self.by_name.get(text)
 
+
+
+def limits_of(settings: Settings) -> xl.Limits:
+    """What reading one file may cost, as the settings set it (the contract's defaults for the rest)."""
+    return xl.Limits(data_rows=settings.import_max_rows, cells=settings.import_max_cells,
+                     blank_rows=settings.import_max_blank_rows, unpacked_bytes=settings.import_max_unpacked_bytes,
+                     seconds=settings.import_parse_seconds)
 
 
 def read_upload(source: IO[bytes] | bytes, *, filename: str | None, sha256: str, size: int,

@@ -47,7 +47,6 @@ from service.deps import db_of, settings_of
 from service.domain import errors as d
 from service.domain import project_fields as pf
 from service.domain.access import Actor, Role
-from service.routers.imports import limits
 from service.schemas.imports import ImportReport
 from service.usecases import imports as uc
 from service.web import error_text, i18n
@@ -245,7 +244,7 @@ async def _run(request: Request, actor: Actor, upload: UploadFile, *, dry_run: b
         dry_run, notice = True, i18n.translate(lang, "import.not_same_file")
     try:
         read = await _in_thread(request, uc.read_upload, upload.file, filename=upload.filename, sha256=sha256,
-                                size=size, limits=limits(request), turns=True)
+                                size=size, limits=uc.limits_of(settings_of(request)), turns=True)
     except importing.NotASpreadsheet as exc:
         message = i18n.translate(lang, "import.not_spreadsheet", detail=exc.detail)
         return await run_in_threadpool(_page, request, actor, status=415, errors=[FieldMessage("file", message)])
