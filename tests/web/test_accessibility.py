@@ -16,6 +16,7 @@ import pytest
 
 import service.web.routes  # noqa: F401  (importing the routes module registers every page)
 from service.web.frame import router
+from tests.web.conftest import BROWSER_ACTION_MS
 from tests.web.pages_list import DOWNLOADS, PAGES, Page, open_page, prepare, sign_in, tokens_for
 
 AXE = Path(__file__).resolve().parent / "axe" / "node_modules" / "axe-core" / "axe.min.js"
@@ -73,7 +74,7 @@ def test_page_is_accessible_and_fits_a_phone(spec: Page, live_server, chromium, 
     context = chromium.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN", bypass_csp=True)
     try:
         page = context.new_page()
-        page.set_default_timeout(10_000)
+        page.set_default_timeout(BROWSER_ACTION_MS)
         if spec.role:
             sign_in(page, server, tokens_for(server)[spec.role])
         problems = []

@@ -15,7 +15,7 @@ import httpx
 import pytest
 from openpyxl import load_workbook
 
-from tests.web.conftest import add_plan_and_problems, browser_sign_in, screenshot
+from tests.web.conftest import BROWSER_ACTION_MS, add_plan_and_problems, browser_sign_in, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -184,7 +184,7 @@ def test_export_the_ledger(live_server, browser_page, tmp_path) -> None:  # noqa
 def test_phone_width_has_no_sideways_scrolling(live_server, chromium, time_limit, path) -> None:  # noqa: ANN001
     context = chromium.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN", is_mobile=True)
     page = context.new_page()
-    page.set_default_timeout(10_000)
+    page.set_default_timeout(BROWSER_ACTION_MS)
     try:
         browser_sign_in(page, live_server, live_server.token("department", ["ICT"]))
         page.goto(live_server.url + path)

@@ -11,6 +11,7 @@ import pytest
 
 from service.web import charts
 from service.web.i18n import translate
+from tests.web.conftest import BROWSER_ACTION_MS
 from tests.web.pages_list import sign_in, tokens_for
 from tests.web.test_accessibility import axe_script, axe_violations, describe  # noqa: F401  (axe_script: a fixture)
 
@@ -151,7 +152,7 @@ def test_on_a_phone_the_chart_scrolls_by_keyboard_and_the_filter_works(live_serv
     context = chromium.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN", bypass_csp=True)
     try:
         page = context.new_page()
-        page.set_default_timeout(10_000)
+        page.set_default_timeout(BROWSER_ACTION_MS)
         sign_in(page, live_server, tokens_for(live_server)["department"])
         for lang in ("zh", "en"):
             page.goto(f"{live_server.url}/cycle-times?period=2025-08&lang={lang}")

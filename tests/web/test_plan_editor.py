@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import text
 
 from service.db.engine import transaction
-from tests.web.conftest import add_plan_and_problems, csrf_of
+from tests.web.conftest import BROWSER_ACTION_MS, add_plan_and_problems, csrf_of
 
 
 def _year() -> int:
@@ -251,7 +251,7 @@ def test_the_editor_in_chromium_at_phone_width_saves_on_enter(live_server, chrom
         add_plan_and_problems(api, admin, year=year, today=datetime.now(ZoneInfo("Asia/Shanghai")).date())
     context = chromium.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN", is_mobile=True)
     page = context.new_page()
-    page.set_default_timeout(10_000)
+    page.set_default_timeout(BROWSER_ACTION_MS)
     try:
         browser_sign_in(page, live_server, live_server.token("department", ["ICT"]))
         for path in (f"/chains/ICT/plans/{year}/edit", f"/chains/ICT/plans/{year}/revisions",

@@ -12,7 +12,7 @@ import os
 
 import pytest
 
-from tests.web.conftest import DOCS_SCREENSHOTS
+from tests.web.conftest import BROWSER_ACTION_MS, DOCS_SCREENSHOTS
 from tests.web.pages_list import PAGES, open_page, prepare, sign_in, tokens_for
 
 pytestmark = [
@@ -35,7 +35,7 @@ def test_screenshots_of_every_page(live_server, chromium) -> None:  # noqa: ANN0
         context = chromium.new_context(viewport={"width": width, "height": height}, locale="zh-CN")
         try:
             page = context.new_page()
-            page.set_default_timeout(10_000)
+            page.set_default_timeout(BROWSER_ACTION_MS)
             signed_in_as = None
             for spec in sorted(PAGES, key=lambda p: p.role or ""):
                 if spec.role != signed_in_as:
