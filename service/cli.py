@@ -116,6 +116,9 @@ def serve(
 
     import uvicorn
 
+    from service.logging import configure_logging
+
+    configure_logging(get_settings().log_level)  # the lines before the app's own (a generated secret) are JSON too
     if no_migrate:
         _check_database()
     else:

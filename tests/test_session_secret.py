@@ -5,6 +5,7 @@ message; it is never replaced by a new secret."""
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 import subprocess
@@ -14,7 +15,7 @@ import pytest
 
 from service.config import Settings
 from service.session_secret import FILE_NAME, SecretError, data_folder, session_secret
-from tests.support.live_server import chain_ledger_command
+from tests.support.live_server import ServeProcess, chain_ledger_command
 
 
 def test_generated_once_beside_the_sqlite_file_and_kept(tmp_path):
@@ -79,3 +80,15 @@ def test_serve_stops_on_a_missing_secret_file(tmp_path):
     lines = result.stderr.strip().splitlines()
     assert len(lines) <= 2 and "Traceback" not in result.stderr
     assert f"session secret file {tmp_path / 'nope'}" in lines[0] and "No such file" in lines[0]
+
+
+def test_serve_logs_the_generated_secret_as_json_like_every_other_line(tmp_path):
+    """The secret is generated before the app configures its logging; that line is a JSON line as well."""
+    server = ServeProcess(f"sqlite:///{tmp_path}/ledger.db", log_path=tmp_path / "serve.log",
+                          env={"LEDGER_SESSION_SECRET": "", "LEDGER_LOG_LEVEL": "INFO"})
+    server.start()
+    server.stop()
+    lines = [line for line in server.log_path.read_text().splitlines() if line and not line.startswith("-----")]
+    events = [json.loads(line)["event"] for line in lines]  # every line is JSON
+    assert "session_secret_created" in events and "Application startup complete." in events
+    assert (tmp_path / FILE_NAME).exists()
