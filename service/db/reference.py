@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Integer, bindparam, select
 from sqlalchemy.orm import Session
 
+from service.db.raw import session_reader
 from service.db.tables import Chain, Department, District
 
 
@@ -28,7 +29,13 @@ class ReferenceRepo:
         self.session.flush()
 
     def page(self, model: type[Department] | type[District] | type[Chain], *, after: str | None, limit: int) -> list[Any]:
-        stmt = select(model).order_by(model.code).limit(limit)
-        if after is not None:
-            stmt = stmt.where(model.code > after)
-        return list(self.session.scalars(stmt))
+        """A page in code order, as read-only records of the table's columns (attributes as the model's): every
+        page of the web and the API's lists read these, and ORM instances cost about 60 µs each to build."""
+        table = model.__table__
+
+        def build() -> Any:
+            stmt = select(*table.columns).order_by(table.c.code).limit(bindparam("limit", type_=Integer))
+            return stmt if after is None else stmt.where(table.c.code > bindparam("after"))
+
+        values: dict[str, Any] = {"limit": limit} if after is None else {"limit": limit, "after": after}
+        return session_reader(self.session).all(("reference.page", table.name, after is not None), build, **values)
