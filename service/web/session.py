@@ -14,12 +14,14 @@
 
 from __future__ import annotations
 
+import functools
 import hmac
 import secrets
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from urllib.parse import parse_qsl, quote
 
 from fastapi import Request
+from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -153,9 +155,13 @@ def sign_out(request: Request) -> None:
     request.state.session_actor = None
 
 
-def session_actor(request: Request) -> Actor | None:
+async def session_actor(request: Request) -> Actor | None:
     """Dependency: the signed-in actor, or None. A session that has ended (signed out, idle, too old, its token
-    revoked or expired) signs no one in; one ended by time is deleted."""
+    revoked or expired) signs no one in; one ended by time is deleted.
+
+    ``async``, as the API's ``get_actor``: the check is one read placed by ``Database.read`` (on the event loop on
+    a SQLite file) and the occasional bookkeeping write takes its write turn, so a page does not pay a hop to a
+    worker thread for its sign-in before the one for its own work."""
     if hasattr(request.state, "session_actor"):
         return request.state.session_actor
     actor = None
@@ -165,16 +171,11 @@ def session_actor(request: Request) -> Actor | None:
         idle, absolute = _lifetimes(request)
         db = db_of(request)
         today = now.astimezone(settings_of(request).tz).date()
-        with db.reader() as r:
-            check = auth.check_session(r, secret=str(secret), now=now, today=today, idle=idle, absolute=absolute)
+        check = await db.read(auth.check_session, secret=str(secret), now=now, today=today, idle=idle,
+                              absolute=absolute)
         if check.ended or check.seen or check.first_use_today:
-            with db.transaction(write=True) as session:
-                if check.ended:
-                    auth.sign_out(session, secret=str(secret))
-                else:
-                    auth.session_seen(session, secret=str(secret), now=now)
-                    if check.first_use_today and check.actor is not None:  # a page is a use of the token too
-                        auth.record_use(session, token_id=check.actor.token_id, today=today)
+            await db.run_write(functools.partial(_keep_session, secret=str(secret), check=check, now=now,
+                                                 today=today))
         actor = check.actor
         if actor is None:
             _clear(request)
@@ -186,9 +187,20 @@ def session_actor(request: Request) -> Actor | None:
     return actor
 
 
-def signed_in(request: Request) -> Actor:
+def _keep_session(session: Session, *, secret: str, check: auth.SessionCheck, now: datetime, today: date) -> None:
+    """A session's bookkeeping after its check: delete it when it has ended, else note that it was seen (and a
+    page's first use of the token today, as an API call's)."""
+    if check.ended:
+        auth.sign_out(session, secret=secret)
+        return
+    auth.session_seen(session, secret=secret, now=now)
+    if check.first_use_today and check.actor is not None:
+        auth.record_use(session, token_id=check.actor.token_id, today=today)
+
+
+async def signed_in(request: Request) -> Actor:
     """Dependency: the signed-in actor; otherwise the page redirects to the sign-in form."""
-    actor = session_actor(request)
+    actor = await session_actor(request)
     if actor is None:
         raise SignInRequired
     return actor
