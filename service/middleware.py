@@ -30,7 +30,9 @@ class RequestMiddleware:
 
     1. **Input limits** before any route runs: 422 for a NUL character in the URL (PostgreSQL cannot even compare
        text holding one, so it must never reach a query); 413 for a body over ``limit`` (``import_limit`` for
-       ``…/projects/import``), by ``Content-Length`` or by counting what arrives.
+       ``…/projects/import``), by ``Content-Length`` or by counting what arrives. An API request declared too large
+       gets its problem+json here; a web page's is passed on with a body that refuses to be read, so that the page
+       answers in the user's language (``WebRoute``) — in both cases no byte of it is read.
     2. **The request's id**: the service's own, echoed as ``X-Request-ID``. A client's ``X-Request-ID`` (when it is
        plain: ``[A-Za-z0-9._:-]``, at most 100 characters) is kept beside it as ``client_request_id`` — in the log
        line and in the audit events the request writes — never in its place.
@@ -101,8 +103,10 @@ class RequestMiddleware:
                     "detail": f"The {where} of the URL contains a NUL character.",
                     "errors": [{"loc": [where], "msg": "must not contain NUL characters", "type": "nul_character"}],
                 })
-            elif declared > limit:
+            elif declared > limit and scope["path"].startswith("/api/"):
                 await _too_large(send_wrapper, limit)
+            elif declared > limit:  # a web page: it reads nothing and answers with a page in the user's language
+                await self.app(scope, _refuse_body(limit), send_wrapper)
             else:
                 try:
                     await self.app(scope, counting_receive, send_wrapper)
@@ -139,6 +143,16 @@ class BodyTooLarge(HTTPException):
 
     def __init__(self, limit: int):
         super().__init__(413, f"The request body exceeds the limit of {limit} bytes.")
+
+
+def _refuse_body(limit: int) -> Receive:
+    """A ``receive`` for a body declared larger than ``limit``: the route's first read of it raises, before a byte
+    of it is read."""
+
+    async def receive() -> Message:
+        raise BodyTooLarge(limit)
+
+    return receive
 
 
 def _nul_in_url(scope: Scope) -> str | None:

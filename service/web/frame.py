@@ -28,7 +28,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
-from fastapi.exceptions import RequestValidationError
+from fastapi.exceptions import HTTPException, RequestValidationError
 from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from pydantic import ValidationError
@@ -211,6 +211,12 @@ class WebRoute(APIRoute):
             except RequestValidationError as exc:
                 messages = error_text.validation_messages(lang_of(request), exc.errors())
                 return await run_in_threadpool(error_page, request, 422, messages)
+            except HTTPException as exc:  # RequestMiddleware's BodyTooLarge: a form bigger than a body may be
+                if exc.status_code != 413:
+                    raise
+                kib = settings_of(request).max_body_bytes // 1024
+                message = i18n.translate(lang_of(request), "error.too_large", kib=f"{kib:,}")
+                return await run_in_threadpool(error_page, request, 413, [FieldMessage(None, message)])
 
         return route
 

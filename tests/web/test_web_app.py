@@ -3,8 +3,11 @@ session middleware wraps the pages only, and the API answers exactly as it would
 
 from __future__ import annotations
 
+import pytest
+
 from service.web.routes import WebMount
 from service.web.session import SESSION_COOKIE, WebSessionMiddleware
+from tests.web.conftest import csrf_of
 
 
 def _middleware(app) -> list[type]:  # noqa: ANN001
@@ -38,3 +41,16 @@ def test_the_api_answers_as_if_the_web_were_not_there(client) -> None:  # noqa: 
     assert client.get("/static/app.css").status_code == 200
     page = client.get("/no-such-page")
     assert page.status_code == 404 and page.headers["content-type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize("lang, message", [("zh", "提交的内容太大：一次最多 1,024 KiB。"),
+                                           ("en", "What was sent is too large: at most 1,024 KiB at a time.")])
+def test_a_form_over_the_body_limit_is_a_page_in_the_users_language(login, lang, message) -> None:  # noqa: ANN001
+    """Declared larger than LEDGER_MAX_BODY_BYTES: an error page (not the API's problem+json), and nothing written."""
+    c = login("department", ["AUTO"], lang=lang)
+    csrf = csrf_of(c.get("/problems/new").text)
+    before = c.get("/api/v1/problems", headers=c.api).json()
+    r = c.post("/problems/new", data={"csrf": csrf, "chain": "AUTO", "title": "x" * (1024 * 1024 + 1)})
+    assert r.status_code == 413 and r.headers["content-type"].startswith("text/html")
+    assert message in r.text
+    assert c.get("/api/v1/problems", headers=c.api).json() == before

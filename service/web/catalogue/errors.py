@@ -6,6 +6,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     # ------------------------------------------------------------ errors: frame
     "error.title": {"zh": "无法完成操作", "en": "This could not be done"},
     "error.fix": {"zh": "请修正以下问题：", "en": "Please correct the following:"},
+    "error.too_large": {"zh": "提交的内容太大：一次最多 {kib} KiB。", "en": "What was sent is too large: at most {kib} KiB at "
+                        "a time."},
     "error.csrf": {"zh": "表单已过期或并非来自本站，请刷新页面后重试。",
                    "en": "The form has expired or did not come from this site; reload the page and try again."},
     "error.back": {"zh": "返回年度总览", "en": "Back to the overview"},

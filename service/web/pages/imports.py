@@ -14,10 +14,10 @@ a chosen file across pages without JavaScript, so one more pick of the file is t
 sure the import is of the very bytes the user reviewed (and the import checks everything again anyway).
 
 **Paths and limits.** The page is ``GET /imports``; the upload posts to ``/imports/projects/import`` (with
-``?dry_run=true`` for the dry run, as the API) so that ``BodyLimitMiddleware``'s import limit (20 MiB, for paths
-ending in ``/projects/import``) applies unchanged. A larger body declared in ``Content-Length`` is refused by the
-middleware before any route runs (413 problem+json naming the limit); one that turns out larger while it streams
-is refused here, with this page and its message.
+``?dry_run=true`` for the dry run, as the API) so that ``RequestMiddleware``'s import limit (20 MiB, for paths
+ending in ``/projects/import``) applies unchanged. A larger body, declared in ``Content-Length`` or found while it
+streams, is refused here with this page and its message (413): the middleware lets the route run with a body that
+refuses to be read, and no byte of it is read.
 
 **CSRF.** Forms post urlencoded bodies whose CSRF token the shared router's dependency reads; a multipart body is
 read only here, so the upload's route is on a router of its own (the same ``WebRoute`` error pages) that checks
@@ -217,7 +217,7 @@ async def import_upload(request: Request, actor: SignedIn,
     t = i18n.translator(lang)
     try:
         form = await request.form(max_files=1, max_fields=10)
-    except HTTPException as exc:  # BodyLimitMiddleware: the body grew past the import limit while it streamed
+    except HTTPException as exc:  # RequestMiddleware: the body is larger than the import limit
         if exc.status_code != 413:
             raise
         message = t("import.too_large", mib=settings_of(request).max_import_bytes // MiB)
