@@ -118,7 +118,8 @@ _PATTERNS: list[tuple[re.Pattern[str], str, _Params]] = [
      lambda _l, m: m.groupdict()),
     (re.compile(r"'(?P<text>.*)' is not a period: use YYYY, YYYY-Qn or YYYY-MM\."), "err.period_invalid",
      lambda _l, m: m.groupdict()),
-    (re.compile(r"(?:Quarter|Month) .* does not exist.*"), "err.period_invalid", lambda _l, _m: {"text": "?"}),
+    (re.compile(r"Quarter Q(?P<quarter>\d+) does not exist.*"), "err.quarter_range", lambda _l, m: m.groupdict()),
+    (re.compile(r"Month (?P<month>\d+) does not exist.*"), "err.month_range", lambda _l, m: m.groupdict()),
     (re.compile(r"Year (?P<year>\d+) is outside .*"), "err.year_range", lambda _l, m: m.groupdict()),
     (re.compile(r"'(?P<text>.*)' is not a month: use YYYY-MM\."), "err.not_a_month", lambda _l, m: m.groupdict()),
 ]

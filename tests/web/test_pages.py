@@ -189,11 +189,13 @@ def test_unknown_things_are_html_errors_not_problem_json(login) -> None:  # noqa
     r = c.get("/chains/NOPE")
     assert r.status_code == 404 and "未找到产业链 NOPE" in r.text
     r = c.get("/chains/ICT/dispatches/2026-13")
-    assert r.status_code == 422 and "不是有效期间" in r.text
+    assert r.status_code == 422 and "没有 13 月，请使用 01–12。" in r.text
     r = c.get("/?year=abc")
     assert r.status_code == 422 and "text/html" in r.headers["content-type"]
     r = c.get("/ledger?period=2026-Q7")
-    assert r.status_code == 422 and "不是有效期间" in r.text
+    assert r.status_code == 422 and "没有第 7 季度，请使用 Q1–Q4。" in r.text
+    r = c.get("/ledger?period=2026-x")
+    assert r.status_code == 422 and "“2026-x”不是有效期间" in r.text
 
 
 # ---------------------------------------------------------------- role-shaped pages

@@ -73,6 +73,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "err.period_invalid": {"zh": "“{text}”不是有效期间，请使用 YYYY、YYYY-Qn 或 YYYY-MM。",
                            "en": "“{text}” is not a period: use YYYY, YYYY-Qn or YYYY-MM."},
     "err.year_range": {"zh": "年份 {year} 超出 1990–2100。", "en": "Year {year} is outside 1990–2100."},
+    "err.quarter_range": {"zh": "没有第 {quarter} 季度，请使用 Q1–Q4。", "en": "Quarter Q{quarter} does not exist: use Q1–Q4."},
+    "err.month_range": {"zh": "没有 {month} 月，请使用 01–12。", "en": "Month {month} does not exist: use 01–12."},
     "err.not_a_month": {"zh": "“{text}”不是月份，请使用 YYYY-MM。", "en": "“{text}” is not a month: use YYYY-MM."},
     # ------------------------------------------------------------ errors: validation (pydantic types)
     "val.required": {"zh": "必填。", "en": "Required."},
