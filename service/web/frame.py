@@ -16,7 +16,7 @@ enhances the board: a stage move swaps the board in place instead of reloading t
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from decimal import Decimal
@@ -31,6 +31,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import HTTPException, RequestValidationError
 from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -148,6 +149,16 @@ def can_write(actor: Actor | None, chain: str) -> bool:
     return actor is not None and actor.may_write(chain)
 
 
+def badges(t: Callable[..., str]) -> Callable[[bool, bool], Markup]:
+    """``flags(is_key, major)`` for the templates: the badges beside a project's name (重点 key project, 亿元以上
+    major), built once per page in its language. Lists show them on every row, where a macro call each cost a
+    third of a 50-row page's rendering."""
+    key = Markup('<span class="badge key">{}</span>').format(t("flag.key"))
+    major = Markup('<span class="badge major">{}</span>').format(t("flag.major"))
+    shown = {(False, False): Markup(), (True, False): key, (False, True): major, (True, True): key + " " + major}
+    return lambda is_key, is_major: shown[bool(is_key), bool(is_major)]
+
+
 def render(request: Request, template: str, *, actor: Actor | None, status: int = 200,
            headers: dict[str, str] | None = None, **context: Any) -> HTMLResponse:
     lang = lang_of(request)
@@ -163,6 +174,7 @@ def render(request: Request, template: str, *, actor: Actor | None, status: int 
         reads_audit=actor is not None and actor.role in AUDIT_READERS,
         administers=actor is not None and actor.role is Role.ADMIN,  # tokens, the calendar
         stage=lambda code: t(f"stage.{code}"),
+        flags=badges(t),
         period_label=lambda p: i18n.period_label(lang, p),
         field_label=lambda name: error_text.field_label(lang, name),
         has=lambda key: key in i18n.MESSAGES,
