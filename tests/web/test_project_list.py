@@ -73,3 +73,25 @@ def test_the_list_has_export_links_and_shows_what_was_searched(login) -> None:  
     en = c.get("/projects?lang=en")
     assert '<html lang="en">' in en.text and "Name or investor" in en.text and "项目查询" not in en.text
     assert c.get("/projects?lang=zh").text.count("项目查询") >= 1
+
+
+@pytest.mark.parametrize(("lang", "key", "major"), [("zh", "重点", "亿元以上"), ("en", "Key", "Major")])
+def test_each_row_has_the_badges_of_its_project(login, lang, key, major) -> None:  # noqa: ANN001
+    """重点 on a key project, 亿元以上 on one of at least 10,000 万元 (the API's ``is_key``, ``is_major``), in the
+    page's language; the demo has key and major, major only, and neither."""
+    from decimal import Decimal
+
+    from service.domain.stages import is_major
+
+    c = login("viewer", lang=lang)
+    api = {p["id"]: p for p in c.get("/api/v1/projects", params={"limit": 200}, headers=c.api).json()["items"]}
+    page = c.get("/projects").text
+    rows = re.findall(r'<tr>\s*<td><a href="/projects/([0-9A-Z]+)">[^<]*</a>(.*?)</td>', page, re.S)
+    assert len(rows) == min(50, len(api)) > 0
+    kinds = set()
+    for pid, badges in rows:
+        expected = (api[pid]["is_key"], is_major(Decimal(api[pid]["planned_investment"])))
+        kinds.add(expected)
+        shown = (f'<span class="badge key">{key}</span>' in badges, f'<span class="badge major">{major}</span>' in badges)
+        assert shown == expected, (pid, badges)
+    assert kinds >= {(True, True), (False, True), (False, False)}
