@@ -7,12 +7,14 @@ The exports are the ledger's (the whole year, with the same chain/district/key/m
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import Query, Request
+from sqlalchemy.orm import Session
 from starlette.responses import Response
 
+from service.deps import db_of
 from service.domain import errors as d
 from service.domain.access import Role
 from service.domain.queries import ProjectFilter
@@ -26,7 +28,6 @@ from service.web.frame import (
     can_write,
     form_bool,
     optional_text,
-    reading,
     render,
     router,
 )
@@ -37,21 +38,29 @@ STAGES = [s.value for s in (*LISTS, Stage.CANCELLED)]
 SearchQuery = Annotated[str | None, Query(max_length=200)]
 
 
+def _read(session: Session, *, f: ProjectFilter, after: str | None) -> tuple[list[Any], list[Any], list[Any]]:
+    """The page's rows (one more than a page: is there a next?) and the filters' chains and districts, in one
+    snapshot."""
+    rows = projects_uc.list_projects(session, f=f, after=after, limit=PAGE_SIZE + 1)
+    return rows, all_reference(session, "chain"), all_reference(session, "district")
+
+
 @router.get("/projects")
-def project_list(
+async def project_list(
     request: Request, actor: SignedIn, chain: TextQuery = None, district: TextQuery = None, stage: TextQuery = None,
     key: TextQuery = None, major: TextQuery = None, q: SearchQuery = None, cursor: IdCursor = None,
 ) -> Response:
+    """``async``, as ``GET /projects``: its reads are placed by ``Database.read_session`` (on the event loop on a
+    SQLite file, in a worker thread in their turn elsewhere) and the page is rendered where they end. The busiest
+    page, it paid two hops to worker threads and their contention for the interpreter, most of its time under load
+    (docs/performance.md)."""
     stage = optional_text(stage)
     if stage is not None and stage not in STAGES:
         raise d.InvalidInput.at(["query", "stage"], f"Unknown stage '{stage}'.")
     f = ProjectFilter(chain=optional_text(chain), district=optional_text(district), stage=stage, key=form_bool(key),
                       major=form_bool(major), q=optional_text(q))
     after = cursor_values(cursor, BY_ID)
-    with reading(request) as session:
-        rows = projects_uc.list_projects(session, f=f, after=after[0] if after else None, limit=PAGE_SIZE + 1)
-        chains = all_reference(session, "chain")
-        districts = all_reference(session, "district")
+    rows, chains, districts = await db_of(request).read_session(_read, f=f, after=after[0] if after else None)
     query = {"chain": f.chain or "", "district": f.district or "", "stage": stage or "",
              "key": key if f.key is not None else "", "major": major if f.major is not None else "", "q": f.q or ""}
     shown = {k: v for k, v in query.items() if v}
