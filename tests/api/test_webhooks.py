@@ -494,11 +494,12 @@ def test_serve_runs_the_worker_unless_told_not_to(monkeypatch):
 
     seen = {}
     monkeypatch.setattr(cli_module, "_migrate", lambda: None)
-    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: seen.setdefault("worker", get_settings().webhook_worker))
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: seen.update(worker=get_settings().webhook_worker, **k))
     monkeypatch.delenv("LEDGER_WEBHOOK_WORKER", raising=False)
     try:
         assert CliRunner().invoke(cli_module.app, ["serve"]).exit_code == 0
         assert seen.pop("worker") is True
+        assert seen["loop"] == "asyncio"  # not uvloop: its tail latency under load (docs/performance.md)
         monkeypatch.setenv("LEDGER_WEBHOOK_WORKER", "false")
         assert CliRunner().invoke(cli_module.app, ["serve"]).exit_code == 0
         assert seen.pop("worker") is False
