@@ -170,6 +170,7 @@ def test_on_a_phone_the_chart_scrolls_by_keyboard_and_the_filter_works(live_serv
         assert "2025年第3季度" in page.locator("p.sub").inner_text()
         page.locator("#cycle-chart").focus()
         page.keyboard.press("ArrowRight")
-        assert page.locator("#cycle-chart").evaluate("e => e.scrollLeft") > 0
+        # Chromium animates a keyboard scroll: wait for it to move (fails after BROWSER_ACTION_MS if it never does)
+        page.wait_for_function("() => document.querySelector('#cycle-chart').scrollLeft > 0")
     finally:
         context.close()
