@@ -105,11 +105,12 @@ class RequestMiddleware:
                 })
             elif declared > limit and scope["path"].startswith("/api/"):
                 await _too_large(send_wrapper, limit)
-            elif declared > limit:  # a web page: it reads nothing and answers with a page in the user's language
-                await self.app(scope, _refuse_body(limit), send_wrapper)
             else:
+                # A web page declared too large reads nothing (its first read raises) and answers with a page in
+                # the user's language; whatever lets the refusal through unanswered gets the problem here.
+                body = _refuse_body(limit) if declared > limit else counting_receive
                 try:
-                    await self.app(scope, counting_receive, send_wrapper)
+                    await self.app(scope, body, send_wrapper)
                 except BodyTooLarge:
                     if not responded:
                         await _too_large(send_wrapper, limit)

@@ -115,3 +115,16 @@ def test_each_request_is_counted_once_by_method_route_and_status():
     c.post("/api/echo", content=b"12")
     c.post("/api/echo", content=b"x" * 101)  # refused before routing: no route template
     assert count("/api/echo", "200") == before_ok + 1 and count("<unmatched>", "413") == before_413 + 1
+
+
+def test_a_page_that_lets_a_declared_refusal_through_still_gets_the_problem_never_a_500():
+    """Outside /api/ the app answers a body declared over the limit itself; one that lets the refusal escape (it
+    reads the body and does not catch it) gets the API's problem, as a body found too large while it streams."""
+    async def careless(scope, receive, send) -> None:  # noqa: ANN001
+        calls.append(scope["path"])
+        await receive()
+
+    c = TestClient(RequestMiddleware(careless, limit=100, import_limit=1000), raise_server_exceptions=False)
+    r = c.post("/page", content=b"x" * 101)
+    assert r.status_code == 413 and r.headers["content-type"] == "application/problem+json"
+    assert r.json()["type"] == "/problems/payload-too-large" and calls == ["/page"]
